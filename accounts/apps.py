@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """People: users (per company schema; operators in public), roles, teams, API tokens."""
+
+    name = "accounts"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from crm_platform.outbox import handlers
+
+        from .emails import send_invitation_email
+
+        handlers.register("user.invited", send_invitation_email)

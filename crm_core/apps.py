@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CrmCoreConfig(AppConfig):
+    """The CRM itself: customers, contacts, leads, deals and the rest (per company schema)."""
+
+    name = "crm_core"
+    verbose_name = "CRM"

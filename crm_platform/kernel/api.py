@@ -1,0 +1,46 @@
+"""API plumbing shared by every app: pagination and the one error format.
+
+Errors are JSON `{"error": {"code", "message", "fields"}}` with the right status.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+                for field, msgs in detail.items()}
+    return {}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    fields = _flatten(exc.detail) if isinstance(exc, exceptions.ValidationError) else {}
+    if isinstance(exc, exceptions.ValidationError):
+        code, message = "invalid", "Some fields are invalid."
+        if list(fields) == ["non_field_errors"]:
+            message = fields["non_field_errors"][0]
+    else:
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        message = str(exc.detail)
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    return response

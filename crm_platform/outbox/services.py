@@ -1,0 +1,69 @@
+import logging
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .handlers import handlers_for
+from .models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_BATCH = 100
+MAX_ATTEMPTS = 10
+
+
+def outbox_record(*, event_type: str, aggregate_type: str, aggregate_id, payload: dict) -> OutboxEvent:
+    """Record an event inside the caller's transaction and wake the dispatcher after commit.
+
+    If the broker is down the wake-up is lost, not the event: the periodic sweep and the
+    next successful wake-up dispatch it.
+    """
+    event = OutboxEvent.objects.create(
+        event_type=event_type,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+        payload=payload,
+    )
+    schema_name = connection.schema_name  # on_commit may run after a schema_context exits
+    transaction.on_commit(lambda: _wake_dispatcher(schema_name))
+    return event
+
+
+def _wake_dispatcher(schema_name: str) -> None:
+    from .tasks import outbox_dispatch_task
+
+    try:
+        outbox_dispatch_task.apply_async(retry=False, headers={"_schema_name": schema_name})
+    except Exception:  # noqa: BLE001 - the broker being down must not fail the write
+        logger.warning("outbox: broker unavailable, event left for the sweep", exc_info=True)
+
+
+def outbox_dispatch_pending(*, limit: int = DISPATCH_BATCH) -> int:
+    """Hand pending events to their handlers; returns how many were dispatched.
+
+    Rows are locked with SKIP LOCKED so concurrent dispatchers share the work without
+    handing one event out twice at the same time. A failing handler leaves the event
+    pending for a later sweep (up to MAX_ATTEMPTS), without blocking the others.
+    """
+    dispatched = 0
+    with transaction.atomic():
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+            .order_by("id")[:limit]
+        )
+        for event in events:
+            event.attempts += 1
+            try:
+                with transaction.atomic():
+                    for handler in handlers_for(event.event_type):
+                        handler(event)
+            except Exception as exc:  # noqa: BLE001 - recorded, retried by the sweep
+                logger.exception("outbox: handler failed for event %s", event.event_id)
+                event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                event.save(update_fields=["attempts", "last_error"])
+                continue
+            event.dispatched_at = timezone.now()
+            event.save(update_fields=["attempts", "dispatched_at"])
+            dispatched += 1
+    return dispatched

@@ -1,0 +1,13 @@
+from crm_platform.celery import tenant_task
+
+from .services import DISPATCH_BATCH, outbox_dispatch_pending
+
+
+@tenant_task(name="outbox.dispatch", time_limit=120)
+def outbox_dispatch_task() -> int:
+    total = 0
+    while count := outbox_dispatch_pending():
+        total += count
+        if count < DISPATCH_BATCH:
+            break
+    return total

@@ -1,0 +1,49 @@
+from datetime import timedelta
+
+from .env import env
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Every key carries the tenant's schema name, so tenants never share an entry.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+    }
+}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+# Recycle workers: each connection's catalog cache grows with every tenant touched.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request must not hang when the broker is down: fail fast, the outbox catches up.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULER = "tenants.tasks:LiveTenantScheduler"
+
+# Periodic jobs. Entries without `tenant_schemas` fan out to every live tenant.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-dispatch": {
+        "task": "outbox.dispatch",
+        "schedule": timedelta(seconds=env.int("OUTBOX_SWEEP_SECONDS", default=30)),
+    },
+    "tenant-pool-refill": {
+        "task": "tenants.pool_refill",
+        "schedule": timedelta(seconds=60),
+        "tenant_schemas": ["public"],
+    },
+    "tenant-provision-pending": {
+        "task": "tenants.provision_pending",
+        "schedule": timedelta(seconds=30),
+        "tenant_schemas": ["public"],
+    },
+}

@@ -1,0 +1,32 @@
+"""URLs on a company's host (<subdomain>.<CRM_BASE_DOMAIN>)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import api as accounts_api
+from accounts import views as accounts_views
+from accounts.urls import settings_urlpatterns
+from crm_core import views as crm_views
+
+api_v1 = [
+    path("me/", accounts_api.MeApi.as_view(), name="api-me"),
+    path("users/", accounts_api.UserListApi.as_view(), name="api-users"),
+    path("users/<int:pk>/", accounts_api.UserDetailApi.as_view(), name="api-user"),
+    path("teams/", accounts_api.TeamListApi.as_view(), name="api-teams"),
+    path("teams/<int:pk>/", accounts_api.TeamDetailApi.as_view(), name="api-team"),
+    path("invitations/", accounts_api.InvitationListApi.as_view(), name="api-invitations"),
+    path("invitations/<int:pk>/", accounts_api.InvitationDetailApi.as_view(),
+         name="api-invitation"),
+    path("tokens/", accounts_api.TokenListApi.as_view(), name="api-tokens"),
+    path("tokens/<int:pk>/", accounts_api.TokenDetailApi.as_view(), name="api-token"),
+]
+
+urlpatterns = [
+    path("", crm_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("settings/", include((settings_urlpatterns, "accounts"), namespace="settings")),
+    path("i18n/language/", accounts_views.language_switch, name="language_switch"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,42 @@
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from accounts.models import User
+from tenants.demo import DEMO_OWNER_EMAIL, demo_tenant_ensure
+from tenants.models import Domain, Tenant
+from tenants.provisioning import pool_refill
+
+
+class Command(BaseCommand):
+    help = "Migrate, create the public site, an operator, the tenant pool and the demo company."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--no-demo", action="store_true")
+
+    def handle(self, *args, port, no_demo, **options):
+        password = os.environ.get("CRM_DEMO_PASSWORD", "demo-password-2026")
+        operator_email = os.environ.get("CRM_OPERATOR_EMAIL", "operator@example.com")
+        call_command("migrate_schemas", interactive=False, verbosity=0)
+        connection.set_schema_to_public()
+        public, _ = Tenant.objects.get_or_create(
+            schema_name=settings.PUBLIC_SCHEMA_NAME,
+            defaults={"name": "Public", "status": Tenant.Status.ACTIVE})
+        Domain.objects.get_or_create(domain=settings.CRM_BASE_DOMAIN,
+                                     defaults={"tenant": public, "is_primary": True})
+        if not User.objects.filter(email=operator_email).exists():
+            User.objects.create_superuser(operator_email, password, full_name="Operator")
+        built = pool_refill()
+        self.stdout.write(f"Tenant pool ready ({built} schemas built).")
+        base = f"{settings.CRM_PUBLIC_SCHEME}://{settings.CRM_BASE_DOMAIN}:{port}"
+        lines = ["", "CRM is starting.", f"  Public site (signup):  {base}/",
+                 f"  Operator admin:        {base}/admin/  ({operator_email} / {password})"]
+        if not no_demo:
+            demo, _created = demo_tenant_ensure(password=password)
+            lines.append(f"  Demo company:          {demo.url}/  ({DEMO_OWNER_EMAIL} / {password})")
+        lines.append("  Press Ctrl-C to stop.\n")
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,40 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.tokens import handover_token
+
+from .services import tenant_signup
+
+
+class SignupForm(forms.Form):
+    company_name = forms.CharField(label=_("Company name"), max_length=200)
+    subdomain = forms.CharField(label=_("Subdomain"), max_length=30,
+                                help_text=_("Your workspace's address."))
+    email = forms.EmailField(label=_("Work e-mail"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput,
+                               help_text=_("At least 10 characters, not only digits."))
+
+
+def signup(request):
+    """The public landing page with the signup form."""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = tenant_signup(**form.cleaned_data, language=get_language() or "")
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            token = handover_token(schema_name=result.tenant.schema_name,
+                                   email=result.owner_email)
+            return redirect(f"{result.tenant.url}{reverse('accounts:handover')}?t={token}")
+    return render(request, "tenants/signup.html", {
+        "form": form, "base_domain": settings.CRM_BASE_DOMAIN,
+        "trial_days": settings.TENANT_TRIAL_DAYS,
+    })
