@@ -78,7 +78,7 @@ class Invitation(TimeStampedModel):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL)
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
-    nonce = models.CharField(max_length=32, default=secrets.token_hex, editable=False)
+    nonce = models.CharField(max_length=64, default=secrets.token_hex, editable=False)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -9,10 +9,11 @@ from .services import tenant_signup
 
 
 class SignupInput(serializers.Serializer):
-    company_name = serializers.CharField(max_length=200)
-    subdomain = serializers.CharField(max_length=30)
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True,
+    # Blanks pass through so the service reports every bad field at once.
+    company_name = serializers.CharField(max_length=200, allow_blank=True)
+    subdomain = serializers.CharField(max_length=30, allow_blank=True)
+    email = serializers.CharField(max_length=254, allow_blank=True)
+    password = serializers.CharField(max_length=128, write_only=True, allow_blank=True,
                                      style={"input_type": "password"})
     language = serializers.ChoiceField(choices=["en", "zh-hans", "ja"], required=False,
                                        default="")

@@ -12,12 +12,19 @@ from .services import tenant_signup
 
 
 class SignupForm(forms.Form):
-    company_name = forms.CharField(label=_("Company name"), max_length=200)
-    subdomain = forms.CharField(label=_("Subdomain"), max_length=30,
-                                help_text=_("Your workspace's address."))
-    email = forms.EmailField(label=_("Work e-mail"))
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput,
-                               help_text=_("At least 10 characters, not only digits."))
+    """Only collects input: tenant_signup validates every field, for the API and this page."""
+
+    company_name = forms.CharField(label=_("Company name"), max_length=200, required=False,
+                                   widget=forms.TextInput(attrs={"required": True}))
+    subdomain = forms.CharField(label=_("Subdomain"), max_length=30, required=False,
+                                help_text=_("Your workspace's address."),
+                                widget=forms.TextInput(attrs={"required": True,
+                                                              "autocapitalize": "none"}))
+    email = forms.CharField(label=_("Work e-mail"), required=False,
+                            widget=forms.EmailInput(attrs={"required": True}))
+    password = forms.CharField(label=_("Password"), required=False, strip=False,
+                               help_text=_("At least 10 characters, not only digits."),
+                               widget=forms.PasswordInput(attrs={"required": True}))
 
 
 def signup(request):
@@ -33,7 +40,7 @@ def signup(request):
         else:
             token = handover_token(schema_name=result.tenant.schema_name,
                                    email=result.owner_email)
-            return redirect(f"{result.tenant.url}{reverse('accounts:handover')}?t={token}")
+            return redirect(f"{result.tenant.url}{reverse('accounts:handover', urlconf=settings.ROOT_URLCONF)}?t={token}")
     return render(request, "tenants/signup.html", {
         "form": form, "base_domain": settings.CRM_BASE_DOMAIN,
         "trial_days": settings.TENANT_TRIAL_DAYS,

@@ -15,12 +15,10 @@ class RequestContextMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        id_token = request_id_var.set(request.request_id)
-        tenant_token = tenant_var.set("-")
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(id_token)
-            tenant_var.reset(tenant_token)
+        # Set, not reset afterwards: Django logs a request's outcome after the middleware
+        # chain returns, and each request (thread) sets both again on arrival.
+        request_id_var.set(request.request_id)
+        tenant_var.set("-")
+        response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response

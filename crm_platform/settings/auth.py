@@ -1,3 +1,4 @@
+from .core import TESTING
 from .env import env
 
 AUTH_USER_MODEL = "accounts.User"
@@ -32,3 +33,7 @@ AXES_VERBOSE = False
 # Validity of invitation links and of the signup-to-tenant login hand-over.
 INVITATION_MAX_AGE_DAYS = 7
 HANDOVER_MAX_AGE_SECONDS = 60
+
+if TESTING:
+    # Tests create many users; the production hasher is deliberately slow.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

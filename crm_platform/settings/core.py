@@ -82,6 +82,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+if WHITENOISE_USE_FINDERS:
+    STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root otherwise
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,0 +1,92 @@
+"""`make bench`: set up crm_bench, run the benchmarks, print the table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from time import perf_counter_ns
+
+from . import database
+
+
+def _progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def _configure() -> None:
+    """Point Django at crm_bench; must run before settings are imported."""
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        raise SystemExit("DATABASE_URL is unset: run `make bench` (it starts PostgreSQL)")
+    os.environ["DATABASE_URL"] = database.recreate(database_url)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_platform.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # pool refills log at INFO
+
+    import django
+
+    django.setup()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--output", type=Path, help="JSON summary (bench/results/latest.json)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    args = parser.parse_args(argv)
+
+    started_at = datetime.now(tz=UTC)
+    start = perf_counter_ns()
+    _progress(f"recreating database {database.BENCH_DATABASE}")
+    _configure()
+    from django.db import connection
+
+    from . import report, signup_schema, tenant_resolution
+
+    setup_start = perf_counter_ns()
+    database.bootstrap()
+    setup_s = (perf_counter_ns() - setup_start) / 1e9
+    _progress(f"migrated public schema in {setup_s:.1f} s")
+
+    sections = [
+        signup_schema.run(signup_schema.Sizes(), _progress),
+        tenant_resolution.run(tenant_resolution.Sizes(), _progress),
+    ]
+    duration_s = (perf_counter_ns() - start) / 1e9
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": database.server_version(),
+        "platform": platform.platform(),
+    }
+    connection.close()
+
+    print()
+    for section in sections:
+        print(report.render(section))
+        print()
+    checks = [check for section in sections for check in section.checks]
+    failed = [check.label for check in checks if not check.passed]
+    print(f"{len(checks) - len(failed)}/{len(checks)} targets met"
+          + (f"; FAILED: {', '.join(failed)}" if failed else "")
+          + f". {machine['cpus']} CPUs, PostgreSQL {machine['postgres']}, "
+          f"total {duration_s:.0f} s.")
+
+    summary = {
+        "started_at": started_at.isoformat(),
+        "duration_s": round(duration_s, 1),
+        "database": database.BENCH_DATABASE,
+        "public_migrate_s": round(setup_s, 2),
+        "machine": machine,
+        "all_targets_met": not failed,
+        "sections": {section.key: section.as_dict() for section in sections},
+    }
+    path = report.write_json(summary, args.output)
+    print(f"JSON summary: {path}")
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,252 @@
+"""Test harness: one test database, two companies (A and B) built once per session.
+
+Tests run in-process with `TenantClient` inside a rolled-back transaction. Tests that
+need other processes (a real Celery worker, a real web server for the browser) use the
+session fixtures `celery_worker` and `live_web`, which run against the same test database
+and the same Redis; their data must be committed (`committed` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Test-password-2026"
+
+
+@dataclass
+class Company:
+    tenant: object
+    owner_email: str
+    owner_token: str
+    rep_email: str = ""
+    rep_token: str = ""
+    team_id: int = 0
+
+    @property
+    def host(self) -> str:
+        return self.tenant.host
+
+
+@dataclass
+class World:
+    a: Company
+    b: Company
+
+
+class TenantClient(Client):
+    """A test client bound to a host; it puts the connection back on public after each
+    request (django-tenants' own TenantClient leaves it on the tenant's schema)."""
+
+    def __init__(self, host: str, **kwargs):
+        super().__init__(HTTP_HOST=host, **kwargs)
+
+    def request(self, **request):
+        try:
+            return super().request(**request)
+        finally:
+            connection.set_schema_to_public()
+
+
+def _make_company(subdomain: str, name: str) -> Company:
+    from accounts.models import User
+    from accounts.roles import Role
+    from accounts.services import api_token_create, invitation_create, team_save
+    from tenants.services import tenant_signup
+
+    owner_email = f"owner@{subdomain}.example.com"
+    result = tenant_signup(company_name=name, subdomain=subdomain, email=owner_email,
+                           password=PASSWORD)
+    company = Company(tenant=result.tenant, owner_email=owner_email,
+                      owner_token=result.api_token)
+    with tenant_context(result.tenant):
+        # A (alpha) gets more rows of every kind than B, so A's top ids do not exist in B.
+        rows = 3 if subdomain == "alpha" else 1
+        for index in range(rows):
+            team = team_save(name=f"{name} team {index}", manager=None)
+            rep = User.objects.create_user(f"rep{index}@{subdomain}.example.com", PASSWORD,
+                                           full_name=f"Rep {index}", role=Role.SALES_REP,
+                                           team=team)
+            _token, company.rep_token = api_token_create(user=rep, name="rep")
+            invitation_create(email=f"invitee{index}@{subdomain}.example.com",
+                              role=Role.SALES_REP, team=team, invited_by=rep)
+        company.rep_email, company.team_id = rep.email, team.pk
+    connection.set_schema_to_public()
+    return company
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.models import Domain, Tenant
+    from tenants.provisioning import pool_refill
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        public = Tenant.objects.create(schema_name="public", name="Public",
+                                       status=Tenant.Status.ACTIVE)
+        Domain.objects.create(domain=settings.CRM_BASE_DOMAIN, tenant=public, is_primary=True)
+        pool_refill(target=2)
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup, django_db_blocker) -> World:
+    from tenants.provisioning import pool_refill
+
+    with django_db_blocker.unblock():
+        world = World(a=_make_company("alpha", "Alpha 阿尔法"),
+                      b=_make_company("bravo", "ブラボー株式会社"))
+        pool_refill(target=3)
+    return world
+
+
+@pytest.fixture(autouse=True)
+def _schema_hygiene():
+    """Every test starts and must end on the public schema with a cold host cache."""
+    from tenants.resolution import host_cache
+
+    host_cache.clear_local()
+    connection.set_schema_to_public()
+    yield
+    leaked = connection.schema_name
+    connection.set_schema_to_public()
+    assert leaked == "public", f"test left the connection on schema {leaked!r}"
+
+
+@pytest.fixture
+def committed(django_db_blocker):
+    """Run code whose writes must be visible to other processes (worker, web server)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def client_for(company_or_host, token: str | None = None) -> TenantClient:
+    host = company_or_host if isinstance(company_or_host, str) else company_or_host.host
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return TenantClient(host, **headers)
+
+
+def signed_in(company_or_host, email: str, password: str = PASSWORD) -> TenantClient:
+    """A client signed in through the real login page (and django-axes)."""
+    client = client_for(company_or_host)
+    response = client.post("/accounts/login/", {"username": email, "password": password})
+    assert response.status_code == 302, "login failed"
+    return client
+
+
+def public_client() -> TenantClient:
+    return TenantClient(settings.CRM_BASE_DOMAIN)
+
+
+# --- other processes against the test database ---------------------------------------
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = quote(db["HOST"] or "localhost", safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _result_backend_url() -> str:
+    return settings.REDIS_URL.rsplit("/", 1)[0] + "/1"
+
+
+def _child_env(**extra) -> dict:
+    env = dict(os.environ)
+    env.update(CRM_TESTING="1", DATABASE_URL=_test_database_url(),
+               CELERY_RESULT_BACKEND=_result_backend_url(), LOG_FORMAT="text", **extra)
+    return env
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def mail_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(world, mail_dir):
+    """A real Celery worker process (threads pool) on the test database and Redis."""
+    from crm_platform.celery import app
+
+    app.conf.result_backend = _result_backend_url()
+    log = open(mail_dir.parent / "worker.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm_platform", "worker", "--pool", "threads",
+         "--concurrency", "4", "--loglevel", "info", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=_child_env(EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+                       EMAIL_FILE_PATH=str(mail_dir)),
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(f"Celery worker did not start; see {log.name}")
+    yield proc
+    _stop(proc)
+    log.close()
+
+
+@dataclass
+class LiveWeb:
+    port: int
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture(scope="session")
+def live_web(world, celery_worker, tmp_path_factory) -> LiveWeb:
+    """A real web server (gunicorn) on the test database, for browser tests."""
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("web") / "web.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "crm_platform.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=_child_env(CRM_PUBLIC_PORT=str(port)),
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(f"web server did not start; see {log.name}")
+        time.sleep(0.2)
+    yield LiveWeb(port=port)
+    _stop(proc)
+    log.close()

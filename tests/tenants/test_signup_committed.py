@@ -1,0 +1,94 @@
+"""Signup paths that need committed data: the race, and the empty-pool fallback."""
+
+import threading
+import time
+
+from django.db import connection, connections
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from tenants.models import Tenant
+from tenants.provisioning import pool_refill
+from tenants.services import tenant_signup
+from tests.conftest import PASSWORD, client_for
+
+
+def test_empty_pool_falls_back_to_background_provisioning(world, committed, celery_worker):
+    # Hold every pooled schema in another transaction so the signup finds none free.
+    holder = connections.create_connection("default")
+    holder.set_schema_to_public()
+    with holder.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT id FROM tenants_tenant WHERE status = 'pooled' FOR UPDATE")
+    try:
+        result = tenant_signup(company_name="Slow Start", subdomain="slow-start",
+                               email="owner@slow.example.com", password=PASSWORD)
+    finally:
+        with holder.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        holder.close()
+    tenant = result.tenant
+    assert tenant.status == "provisioning"
+    page = client_for(tenant.host).get("/accounts/login/")
+    assert page.status_code == 503 and b"refresh" in page.content
+    api = client_for(tenant.host, result.api_token).get("/api/v1/me/")
+    assert api.status_code == 503 and api.json()["error"]["code"] == "provisioning"
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tenant.refresh_from_db()
+        if tenant.status == "trial":
+            break
+        time.sleep(0.2)
+    assert tenant.status == "trial"
+    assert tenant.pending_owner is None
+    # Other processes learn of the change within TENANT_CACHE_CHECK_SECONDS, like the
+    # setting-up page that refreshes itself every second.
+    deadline = time.monotonic() + 5
+    while (me := client_for(tenant.host, result.api_token).get("/api/v1/me/")).status_code == 503:
+        assert time.monotonic() < deadline, "tenant host cache never saw the new state"
+        time.sleep(0.2)
+    assert me.status_code == 200, me.content
+    assert me.json()["user"]["email"] == "owner@slow.example.com"
+
+
+def test_concurrent_signups_for_one_subdomain_exactly_one_wins(world, committed):
+    pool_refill(target=4)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def attempt(index):
+        try:
+            barrier.wait()
+            tenant_signup(company_name=f"Racer {index}", subdomain="race-winner",
+                          email=f"owner{index}@race.example.com", password=PASSWORD)
+            outcomes.append("won")
+        except Exception as exc:  # noqa: BLE001
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("won") == 1, outcomes
+    loser = next(o for o in outcomes if o != "won")
+    assert "subdomain" in loser.message_dict
+    winner = Tenant.objects.get(subdomain="race-winner")
+    with tenant_context(winner):
+        assert User.objects.count() == 1
+    # No orphan: the loser's claimed schema went back to the pool, no schema was added.
+    assert _orphan_schemas() == set()
+
+
+def _orphan_schemas() -> set[str]:
+    """Tenant schemas without a Tenant row, and Tenant rows without a schema."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+        schemas = {row[0] for row in cursor.fetchall()}
+    rows = set(Tenant.objects.exclude(schema_name="public").exclude(status="provisioning")
+               .values_list("schema_name", flat=True)) - {"tenant_template"}
+    return schemas ^ rows
