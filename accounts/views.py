@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from . import selectors, services
 from .models import Invitation, Team, User
 from .permissions import page_permission
-from .roles import Perm, Role
+from .roles import Perm, Role, has_perm
 from .tokens import handover_load, invitation_link_load
 
 
@@ -118,7 +118,7 @@ class UserEditForm(forms.Form):
 @page_permission(Perm.VIEW_USERS)
 def user_list(request):
     invite_form = InviteForm(request.POST or None)
-    can_manage = request.user.role == Role.ADMIN
+    can_manage = has_perm(request.user, Perm.MANAGE_USERS)
     if request.method == "POST":
         if not can_manage:
             return render(request, "403.html", status=403)
@@ -183,7 +183,7 @@ class TeamForm(forms.Form):
 @page_permission(Perm.VIEW_USERS)
 def team_list(request):
     form = TeamForm(request.POST or None)
-    can_manage = request.user.role in (Role.ADMIN, Role.MANAGER)
+    can_manage = has_perm(request.user, Perm.MANAGE_TEAMS)
     if request.method == "POST":
         if not can_manage:
             return render(request, "403.html", status=403)

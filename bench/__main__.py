@@ -35,6 +35,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--output", type=Path, help="JSON summary (bench/results/latest.json)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    # Defaults live in signup_schema.Sizes (importable only once Django is set up).
+    parser.add_argument("--extra-tenants", type=int,
+                        help="pooled schemas added before the second stock-path round (150)")
+    parser.add_argument("--stock-samples", type=int,
+                        help="samples per round of the stock migrate and clone paths (7)")
     args = parser.parse_args(argv)
 
     started_at = datetime.now(tz=UTC)
@@ -50,8 +55,10 @@ def main(argv: list[str]) -> int:
     setup_s = (perf_counter_ns() - setup_start) / 1e9
     _progress(f"migrated public schema in {setup_s:.1f} s")
 
+    overrides = {"extra_tenants": args.extra_tenants, "stock_samples": args.stock_samples}
+    signup_sizes = signup_schema.Sizes(**{k: v for k, v in overrides.items() if v is not None})
     sections = [
-        signup_schema.run(signup_schema.Sizes(), _progress),
+        signup_schema.run(signup_sizes, _progress),
         tenant_resolution.run(tenant_resolution.Sizes(), _progress),
     ]
     duration_s = (perf_counter_ns() - start) / 1e9

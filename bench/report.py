@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from .stats import Section
+from .stats import UNITS, Section
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -14,6 +14,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def fmt(value: float) -> str:
     if math.isnan(value):
         return "-"
+    if value == 0:
+        return "0"
     magnitude = abs(value)
     if magnitude >= 100:
         return f"{value:.0f}"
@@ -37,6 +39,13 @@ def render(section: Section) -> str:
     for series in section.series:
         if series.note:
             lines.append(f"  note: {series.label.split(' ', 1)[0]} {series.note}")
+    # Few, slow samples: show each with the tenant count it was taken at.
+    for series in section.series:
+        if series.tenants and len(series.samples_ns) <= 10:
+            scale = UNITS[series.unit]
+            pairs = zip(series.samples_ns, series.tenants, strict=True)
+            points = ", ".join(f"{fmt(ns / scale)}@{tenants}" for ns, tenants in pairs)
+            lines.append(f"  {series.key} {series.unit}@tenants: {points}")
     if section.facts:
         lines.append("  facts:")
         lines += [f"    {key.replace('_', ' ')}: {value}" for key, value in section.facts.items()]

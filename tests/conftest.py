@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db import connections as _connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -90,16 +91,27 @@ def _make_company(subdomain: str, name: str) -> Company:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Always build the test database. (pytest-django's own fixture builds it only for
+    `django_db`-marked tests, and `committed` tests are not marked: they would otherwise
+    run against the developer's database.)"""
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.models import Domain, Tenant
     from tenants.provisioning import pool_refill
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         connection.set_schema_to_public()
         public = Tenant.objects.create(schema_name="public", name="Public",
                                        status=Tenant.Status.ACTIVE)
         Domain.objects.create(domain=settings.CRM_BASE_DOMAIN, tenant=public, is_primary=True)
         pool_refill(target=2)
+    yield
+    with django_db_blocker.unblock():
+        _connections.close_all()
+        teardown_databases(db_cfg, verbosity=0)
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +139,7 @@ def _schema_hygiene():
 
 
 @pytest.fixture
-def committed(django_db_blocker):
+def committed(django_db_setup, django_db_blocker):
     """Run code whose writes must be visible to other processes (worker, web server)."""
     with django_db_blocker.unblock():
         yield
@@ -169,14 +181,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _result_backend_url() -> str:
-    return settings.REDIS_URL.rsplit("/", 1)[0] + "/1"
-
-
 def _child_env(**extra) -> dict:
     env = dict(os.environ)
     env.update(CRM_TESTING="1", DATABASE_URL=_test_database_url(),
-               CELERY_RESULT_BACKEND=_result_backend_url(), LOG_FORMAT="text", **extra)
+               LOG_FORMAT="text", **extra)
     return env
 
 
@@ -198,7 +206,6 @@ def celery_worker(world, mail_dir):
     """A real Celery worker process (threads pool) on the test database and Redis."""
     from crm_platform.celery import app
 
-    app.conf.result_backend = _result_backend_url()
     log = open(mail_dir.parent / "worker.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm_platform", "worker", "--pool", "threads",

@@ -11,6 +11,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "crm_platform.kernel.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"signup": env.str("SIGNUP_RATE", default="30/minute")},
+    # Proxies in front of the app; 0 = trust no X-Forwarded-For (throttling uses the peer).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "PAGE_SIZE": 50,
 }
 
@@ -20,4 +22,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

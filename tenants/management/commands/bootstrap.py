@@ -21,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, port, no_demo, **options):
         password = os.environ.get("CRM_DEMO_PASSWORD", "demo-password-2026")
         operator_email = os.environ.get("CRM_OPERATOR_EMAIL", "operator@example.com")
+        operator_password = os.environ.get("CRM_OPERATOR_PASSWORD", password)
         call_command("migrate_schemas", interactive=False, verbosity=0)
         connection.set_schema_to_public()
         public, _ = Tenant.objects.get_or_create(
@@ -29,12 +30,12 @@ class Command(BaseCommand):
         Domain.objects.get_or_create(domain=settings.CRM_BASE_DOMAIN,
                                      defaults={"tenant": public, "is_primary": True})
         if not User.objects.filter(email=operator_email).exists():
-            User.objects.create_superuser(operator_email, password, full_name="Operator")
+            User.objects.create_superuser(operator_email, operator_password, full_name="Operator")
         built = pool_refill()
         self.stdout.write(f"Tenant pool ready ({built} schemas built).")
         base = f"{settings.CRM_PUBLIC_SCHEME}://{settings.CRM_BASE_DOMAIN}:{port}"
         lines = ["", "CRM is starting.", f"  Public site (signup):  {base}/",
-                 f"  Operator admin:        {base}/admin/  ({operator_email} / {password})"]
+                 f"  Operator admin:        {base}/admin/  ({operator_email} / {operator_password})"]
         if not no_demo:
             demo, _created = demo_tenant_ensure(password=password)
             lines.append(f"  Demo company:          {demo.url}/  ({DEMO_OWNER_EMAIL} / {password})")
