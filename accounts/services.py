@@ -106,13 +106,15 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
     if not invitation.is_open:
         raise ValidationError(_("This invitation is no longer valid."))
     full_name = (full_name or "").strip()
+    errors: dict[str, list[str]] = {}
     if not full_name:
-        raise _field_error("full_name", _("Enter your name."))
-    candidate = User(email=invitation.email, full_name=full_name)
+        errors["full_name"] = [_("Enter your name.")]
     try:
-        validate_password(password, candidate)
+        validate_password(password, User(email=invitation.email, full_name=full_name))
     except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from None
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
     if User.objects.filter(email=invitation.email).exists():
         raise _field_error("email", _("A user with this e-mail already exists."))
     user = User.objects.create_user(invitation.email, password, full_name=full_name,

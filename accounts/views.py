@@ -55,8 +55,12 @@ def handover(request):
 
 
 class AcceptInvitationForm(forms.Form):
-    full_name = forms.CharField(label=gettext_lazy("Your name"), max_length=150)
-    password = forms.CharField(label=gettext_lazy("Choose a password"), widget=forms.PasswordInput)
+    """Only collects input: services.invitation_accept validates every field at once."""
+
+    full_name = forms.CharField(label=gettext_lazy("Your name"), max_length=150, required=False,
+                                widget=forms.TextInput(attrs={"required": True}))
+    password = forms.CharField(label=gettext_lazy("Choose a password"), required=False,
+                               strip=False, widget=forms.PasswordInput(attrs={"required": True}))
 
 
 def _invitation_from_token(token: str) -> Invitation | None:

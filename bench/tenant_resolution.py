@@ -120,7 +120,7 @@ def run(sizes: Sizes, progress) -> Section:
     stock = TenantMainMiddleware(trivial_view)
     section.facts["host"] = host
 
-    # A cold request: the host is not cached yet (one query for Domain + Tenant).
+    # A cold request: host not cached yet (SET search_path + one Domain/Tenant SELECT).
     host_cache.clear_local()
     section.facts["queries_cold_request"] = _count_queries(project, requests[:1])
 

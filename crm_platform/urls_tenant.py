@@ -24,7 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("", crm_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
-    path("settings/", include((settings_urlpatterns, "accounts"), namespace="settings")),
+    path("settings/", include((settings_urlpatterns, "settings"))),
     path("i18n/language/", accounts_views.language_switch, name="language_switch"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
