@@ -1,3 +1,5 @@
+import copy
+
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -28,7 +30,9 @@ class TenantMiddleware(TenantMainMiddleware):
         tenant = host_cache.get(hostname, _load_tenant)
         if tenant is None:
             raise domain_model.DoesNotExist
-        return tenant
+        # Each request gets its own copy: a view changing request.tenant must not change
+        # what concurrent requests in this process see.
+        return copy.copy(tenant)
 
     def no_tenant_found(self, request, hostname):
         raise Http404(f"No company at {hostname}")

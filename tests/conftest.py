@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -157,6 +158,23 @@ def signed_in(company_or_host, email: str, password: str = PASSWORD) -> TenantCl
     response = client.post("/accounts/login/", {"username": email, "password": password})
     assert response.status_code == 302, "login failed"
     return client
+
+
+@contextmanager
+def broker_unreachable():
+    """Point this process's Celery app at a closed port: a real connection failure."""
+    from crm_platform.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:9/0"
+    app._pool = None  # the connection and producer pools are rebuilt from broker_url
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.broker_url = original
+        app._pool = None
+        app.amqp._producer_pool = None
 
 
 def public_client() -> TenantClient:

@@ -6,7 +6,6 @@ rather than a rolled-back transaction, and unique e-mails per test.
 
 import time
 import uuid
-from contextlib import contextmanager
 
 import pytest
 from celery.exceptions import TimeoutError as CeleryTimeout
@@ -16,10 +15,11 @@ from django_tenants.utils import schema_context, tenant_context
 from accounts.models import Invitation
 from accounts.roles import Role
 from accounts.services import invitation_create
-from crm_platform.celery import MissingTenantError, app
+from crm_platform.celery import MissingTenantError
 from crm_platform.kernel.tasks import tenant_ping_task
 from crm_platform.outbox.models import OutboxEvent
 from crm_platform.outbox.tasks import outbox_dispatch_task
+from tests.conftest import broker_unreachable
 
 
 def _wait_for(predicate, timeout=20.0, interval=0.1):
@@ -73,21 +73,6 @@ def test_invitation_event_is_delivered_by_the_worker(world, committed, celery_wo
     assert f"{world.a.tenant.host}" in mail and "/accounts/invitation/" in mail
     with tenant_context(world.a.tenant):
         _wait_for(lambda: OutboxEvent.objects.get(pk=event.pk).dispatched_at)
-
-
-@contextmanager
-def broker_unreachable():
-    """Point this process's Celery app at a closed port: a real connection failure."""
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:9/0"
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield
-    finally:
-        app.conf.broker_url = original
-        app._pool = None
-        app.amqp._producer_pool = None
 
 
 def test_writes_succeed_with_the_broker_down_and_events_go_out_later(
