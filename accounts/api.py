@@ -23,8 +23,18 @@ class UserOutput(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "team", "is_owner", "is_active",
-                  "language", "date_joined", "last_login"]
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "role",
+            "team",
+            "is_owner",
+            "is_active",
+            "language",
+            "date_joined",
+            "last_login",
+        ]
 
 
 class TenantOutput(serializers.Serializer):
@@ -36,16 +46,24 @@ class TenantOutput(serializers.Serializer):
 
 
 class MeApi(APIView):
-    @extend_schema(responses=inline_serializer("Me", {
-        "user": UserOutput(), "tenant": TenantOutput(),
-        "permissions": serializers.ListField(child=serializers.CharField()),
-    }))
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "user": UserOutput(),
+                "tenant": TenantOutput(),
+                "permissions": serializers.ListField(child=serializers.CharField()),
+            },
+        )
+    )
     def get(self, request):
-        return Response({
-            "user": UserOutput(request.user).data,
-            "tenant": TenantOutput(request.tenant).data,
-            "permissions": sorted(ROLE_PERMISSIONS.get(request.user.role, ())),
-        })
+        return Response(
+            {
+                "user": UserOutput(request.user).data,
+                "tenant": TenantOutput(request.tenant).data,
+                "permissions": sorted(ROLE_PERMISSIONS.get(request.user.role, ())),
+            }
+        )
 
 
 class UserListApi(APIView):
@@ -121,8 +139,9 @@ class TeamListApi(APIView):
     @extend_schema(request=TeamInput, responses={201: TeamOutput})
     def post(self, request):
         team = services.team_save(**_team_values(request))
-        return Response(TeamOutput(selectors.team_list().get(pk=team.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            TeamOutput(selectors.team_list().get(pk=team.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class TeamDetailApi(APIView):
@@ -173,8 +192,11 @@ class InvitationListApi(APIView):
         team_id = data.validated_data.get("team_id")
         team = get_object_or_404(Team, pk=team_id) if team_id else None
         invitation = services.invitation_create(
-            email=data.validated_data["email"], role=data.validated_data["role"], team=team,
-            invited_by=request.user)
+            email=data.validated_data["email"],
+            role=data.validated_data["role"],
+            team=team,
+            invited_by=request.user,
+        )
         return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
@@ -207,14 +229,21 @@ class TokenListApi(APIView):
     def get(self, request):
         return Response(TokenOutput(selectors.api_token_list(user=request.user), many=True).data)
 
-    @extend_schema(request=TokenInput, responses={201: inline_serializer(
-        "TokenCreated", {"token": serializers.CharField(), "api_token": TokenOutput()})})
+    @extend_schema(
+        request=TokenInput,
+        responses={
+            201: inline_serializer(
+                "TokenCreated", {"token": serializers.CharField(), "api_token": TokenOutput()}
+            )
+        },
+    )
     def post(self, request):
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.api_token_create(user=request.user, **data.validated_data)
-        return Response({"token": raw, "api_token": TokenOutput(token).data},
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            {"token": raw, "api_token": TokenOutput(token).data}, status=status.HTTP_201_CREATED
+        )
 
 
 class TokenDetailApi(APIView):

@@ -18,5 +18,7 @@ def shell(request):
         "nav": {
             "users": has_perm(user, Perm.VIEW_USERS),
             "tokens": has_perm(user, Perm.USE_API_TOKENS),
-        } if is_company else {},
+        }
+        if is_company
+        else {},
     }

@@ -31,8 +31,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail"), unique=True)
     full_name = models.CharField(_("name"), max_length=150, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SALES_REP)
-    team = models.ForeignKey("accounts.Team", verbose_name=_("team"), null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="members")
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
     is_owner = models.BooleanField(_("owner"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(default=False)  # operators: Django admin on the public host
@@ -60,8 +66,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class Team(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100, unique=True)
-    manager = models.ForeignKey(User, verbose_name=_("manager"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="managed_teams")
+    manager = models.ForeignKey(
+        User,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -76,8 +88,7 @@ class Invitation(TimeStampedModel):
     email = models.EmailField(_("e-mail"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SALES_REP)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL)
-    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     nonce = models.CharField(max_length=64, default=secrets.token_hex, editable=False)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -87,7 +98,8 @@ class Invitation(TimeStampedModel):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["email"], name="one_open_invitation_per_email",
+                fields=["email"],
+                name="one_open_invitation_per_email",
                 condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
             )
         ]
@@ -97,8 +109,11 @@ class Invitation(TimeStampedModel):
 
     @property
     def is_open(self) -> bool:
-        return (self.accepted_at is None and self.revoked_at is None
-                and self.expires_at > timezone.now())
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
 
 
 class ApiToken(models.Model):

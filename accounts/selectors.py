@@ -14,7 +14,8 @@ def team_list() -> QuerySet[Team]:
 
 def invitation_list_open() -> QuerySet[Invitation]:
     return Invitation.objects.select_related("team").filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
 
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:

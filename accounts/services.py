@@ -21,11 +21,18 @@ def _field_error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
 
 
-def user_create_owner(*, email: str, full_name: str = "", password: str | None = None,
-                      password_hash: str | None = None, language: str = "") -> User:
+def user_create_owner(
+    *,
+    email: str,
+    full_name: str = "",
+    password: str | None = None,
+    password_hash: str | None = None,
+    language: str = "",
+) -> User:
     """The company's first user: administrator and owner. Runs inside a tenant schema."""
-    user = User(email=email.lower(), full_name=full_name, role=Role.ADMIN, is_owner=True,
-                language=language)
+    user = User(
+        email=email.lower(), full_name=full_name, role=Role.ADMIN, is_owner=True, language=language
+    )
     if password_hash:
         user.password = password_hash
     else:
@@ -34,8 +41,9 @@ def user_create_owner(*, email: str, full_name: str = "", password: str | None =
     return user
 
 
-def api_token_create(*, user: User, name: str, expires_at: datetime | None = None,
-                     key: tuple[str, str] | None = None) -> tuple[ApiToken, str | None]:
+def api_token_create(
+    *, user: User, name: str, expires_at: datetime | None = None, key: tuple[str, str] | None = None
+) -> tuple[ApiToken, str | None]:
     """Create a token; returns it with the raw key (shown once, never stored).
 
     `key` = (prefix, hash) adopts a token generated earlier (signup while provisioning).
@@ -49,8 +57,9 @@ def api_token_create(*, user: User, name: str, expires_at: datetime | None = Non
         raw, (prefix, key_hash) = None, key
     else:
         raw, prefix, key_hash = api_token_generate()
-    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=key_hash,
-                                    expires_at=expires_at)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, key_hash=key_hash, expires_at=expires_at
+    )
     return token, raw
 
 
@@ -79,17 +88,29 @@ def invitation_create(*, email: str, role: str, team: Team | None, invited_by: U
     if User.objects.filter(email=email).exists():
         raise _field_error("email", _("A user with this e-mail already exists."))
     # An expired invitation no longer blocks a new one.
-    Invitation.objects.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True,
-                              expires_at__lte=timezone.now()).update(revoked_at=timezone.now())
-    if Invitation.objects.filter(email=email, accepted_at__isnull=True,
-                                 revoked_at__isnull=True).exists():
+    Invitation.objects.filter(
+        email=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__lte=timezone.now(),
+    ).update(revoked_at=timezone.now())
+    if Invitation.objects.filter(
+        email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).exists():
         raise _field_error("email", _("This person has already been invited."))
     invitation = Invitation.objects.create(
-        email=email, role=role, team=team, invited_by=invited_by,
+        email=email,
+        role=role,
+        team=team,
+        invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
-    outbox_record(event_type="user.invited", aggregate_type="invitation",
-                  aggregate_id=invitation.pk, payload={"email": email, "role": role})
+    outbox_record(
+        event_type="user.invited",
+        aggregate_type="invitation",
+        aggregate_id=invitation.pk,
+        payload={"email": email, "role": role},
+    )
     return invitation
 
 
@@ -117,12 +138,17 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
         raise ValidationError(errors)
     if User.objects.filter(email=invitation.email).exists():
         raise _field_error("email", _("A user with this e-mail already exists."))
-    user = User.objects.create_user(invitation.email, password, full_name=full_name,
-                                    role=invitation.role, team=invitation.team)
+    user = User.objects.create_user(
+        invitation.email, password, full_name=full_name, role=invitation.role, team=invitation.team
+    )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])
-    outbox_record(event_type="user.joined", aggregate_type="user", aggregate_id=user.pk,
-                  payload={"email": user.email, "role": user.role})
+    outbox_record(
+        event_type="user.joined",
+        aggregate_type="user",
+        aggregate_id=user.pk,
+        payload={"email": user.email, "role": user.role},
+    )
     return user
 
 
@@ -130,9 +156,15 @@ _NOT_PROVIDED = object()
 
 
 @transaction.atomic
-def user_update(*, user: User, actor: User, role: str | None = None,
-                team=_NOT_PROVIDED, is_active: bool | None = None,
-                full_name: str | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    role: str | None = None,
+    team=_NOT_PROVIDED,
+    is_active: bool | None = None,
+    full_name: str | None = None,
+) -> User:
     """Change a colleague's role, team, name or active flag (an administrator's action)."""
     changed = []
     if role is not None and role != user.role:
@@ -158,9 +190,17 @@ def user_update(*, user: User, actor: User, role: str | None = None,
         changed.append("is_active")
     if changed:
         user.save(update_fields=changed)
-        outbox_record(event_type="user.updated", aggregate_type="user", aggregate_id=user.pk,
-                      payload={"changed": changed, "role": user.role, "is_active": user.is_active,
-                               "team_id": user.team_id})
+        outbox_record(
+            event_type="user.updated",
+            aggregate_type="user",
+            aggregate_id=user.pk,
+            payload={
+                "changed": changed,
+                "role": user.role,
+                "is_active": user.is_active,
+                "team_id": user.team_id,
+            },
+        )
     return user
 
 

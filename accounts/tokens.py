@@ -7,7 +7,7 @@ import secrets
 from django.conf import settings
 from django.core import signing
 
-API_TOKEN_PREFIX = "crm"
+API_TOKEN_PREFIX = "crm"  # noqa: S105 - a public marker, not a secret
 
 
 def api_token_generate() -> tuple[str, str, str]:

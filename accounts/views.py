@@ -27,8 +27,9 @@ from .tokens import handover_load, invitation_link_load
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label=gettext_lazy("E-mail"),
-                                widget=forms.EmailInput(attrs={"autofocus": True}))
+    username = forms.EmailField(
+        label=gettext_lazy("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True})
+    )
 
 
 def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -45,8 +46,9 @@ def handover(request):
     """Log the new owner in on the company host, once, right after signup."""
     data = handover_load(request.GET.get("t", ""))
     if data and data.get("s") == connection.schema_name:
-        user = User.objects.filter(email=data.get("e"), is_owner=True, is_active=True,
-                                   last_login__isnull=True).first()
+        user = User.objects.filter(
+            email=data.get("e"), is_owner=True, is_active=True, last_login__isnull=True
+        ).first()
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("home")
@@ -57,10 +59,18 @@ def handover(request):
 class AcceptInvitationForm(forms.Form):
     """Only collects input: services.invitation_accept validates every field at once."""
 
-    full_name = forms.CharField(label=gettext_lazy("Your name"), max_length=150, required=False,
-                                widget=forms.TextInput(attrs={"required": True}))
-    password = forms.CharField(label=gettext_lazy("Choose a password"), required=False,
-                               strip=False, widget=forms.PasswordInput(attrs={"required": True}))
+    full_name = forms.CharField(
+        label=gettext_lazy("Your name"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"required": True}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Choose a password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"required": True}),
+    )
 
 
 def _invitation_from_token(token: str) -> Invitation | None:
@@ -84,8 +94,9 @@ def invitation_accept(request, token):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("home")
-    return render(request, "accounts/invitation_accept.html",
-                  {"form": form, "invitation": invitation})
+    return render(
+        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}
+    )
 
 
 @require_POST
@@ -97,8 +108,9 @@ def language_switch(request):
         target = "/"
     response = HttpResponseRedirect(target)
     if language in dict(settings.LANGUAGES):
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600,
-                            samesite="Lax")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
+        )
         if getattr(request, "user", None) and request.user.is_authenticated:
             services.user_set_language(user=request.user, language=language)
     return response
@@ -106,16 +118,19 @@ def language_switch(request):
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("E-mail"))
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices,
-                             initial=Role.SALES_REP)
-    team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all(),
-                                  required=False)
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Role.choices, initial=Role.SALES_REP
+    )
+    team = forms.ModelChoiceField(
+        label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False
+    )
 
 
 class UserEditForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
-    team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all(),
-                                  required=False)
+    team = forms.ModelChoiceField(
+        label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False
+    )
 
 
 @login_required
@@ -129,22 +144,32 @@ def user_list(request):
         if invite_form.is_valid():
             try:
                 services.invitation_create(
-                    email=invite_form.cleaned_data["email"], role=invite_form.cleaned_data["role"],
-                    team=invite_form.cleaned_data["team"], invited_by=request.user)
+                    email=invite_form.cleaned_data["email"],
+                    role=invite_form.cleaned_data["role"],
+                    team=invite_form.cleaned_data["team"],
+                    invited_by=request.user,
+                )
             except ValidationError as exc:
                 _apply_errors(invite_form, exc)
             else:
-                messages.success(request, _("Invitation sent to %(email)s.")
-                                 % {"email": invite_form.cleaned_data["email"]})
+                messages.success(
+                    request,
+                    _("Invitation sent to %(email)s.")
+                    % {"email": invite_form.cleaned_data["email"]},
+                )
                 return redirect("settings:users")
-    return render(request, "accounts/users.html", {
-        "users": selectors.user_list(),
-        "invitations": selectors.invitation_list_open() if can_manage else [],
-        "invite_form": invite_form,
-        "teams": Team.objects.all(),
-        "roles": Role.choices,
-        "can_manage": can_manage,
-    })
+    return render(
+        request,
+        "accounts/users.html",
+        {
+            "users": selectors.user_list(),
+            "invitations": selectors.invitation_list_open() if can_manage else [],
+            "invite_form": invite_form,
+            "teams": Team.objects.all(),
+            "roles": Role.choices,
+            "can_manage": can_manage,
+        },
+    )
 
 
 @login_required
@@ -160,8 +185,12 @@ def user_update(request, pk):
             form = UserEditForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(form.errors.get_json_data())
-            services.user_update(user=user, actor=request.user, role=form.cleaned_data["role"],
-                                 team=form.cleaned_data["team"])
+            services.user_update(
+                user=user,
+                actor=request.user,
+                role=form.cleaned_data["role"],
+                team=form.cleaned_data["team"],
+            )
         messages.success(request, _("Saved changes to %(name)s.") % {"name": user})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -179,8 +208,9 @@ def invitation_revoke(request, pk):
 
 class TeamForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Team name"), max_length=100)
-    manager = forms.ModelChoiceField(label=gettext_lazy("Manager"), required=False,
-                                     queryset=User.objects.filter(is_active=True))
+    manager = forms.ModelChoiceField(
+        label=gettext_lazy("Manager"), required=False, queryset=User.objects.filter(is_active=True)
+    )
 
 
 @login_required
@@ -199,16 +229,25 @@ def team_list(request):
             else:
                 messages.success(request, _("Team created."))
                 return redirect("settings:teams")
-    return render(request, "accounts/teams.html", {
-        "teams": selectors.team_list(), "form": form, "can_manage": can_manage,
-        "members": selectors.user_list().filter(is_active=True, team__isnull=False),
-    })
+    return render(
+        request,
+        "accounts/teams.html",
+        {
+            "teams": selectors.team_list(),
+            "form": form,
+            "can_manage": can_manage,
+            "members": selectors.user_list().filter(is_active=True, team__isnull=False),
+        },
+    )
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Token name"), max_length=100)
-    expires_at = forms.DateField(label=gettext_lazy("Expires on"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+    expires_at = forms.DateField(
+        label=gettext_lazy("Expires on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 @login_required
@@ -223,15 +262,22 @@ def token_list(request):
             expires_at = datetime.combine(expires, time.max, tzinfo=timezone.get_current_timezone())
         try:
             _token, new_token = services.api_token_create(
-                user=request.user, name=form.cleaned_data["name"], expires_at=expires_at)
+                user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             form = TokenForm()
-    return render(request, "accounts/tokens.html", {
-        "tokens": selectors.api_token_list(user=request.user), "form": form,
-        "new_token": new_token, "api_base": request.build_absolute_uri(reverse("api-me")),
-    })
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": selectors.api_token_list(user=request.user),
+            "form": form,
+            "new_token": new_token,
+            "api_base": request.build_absolute_uri(reverse("api-me")),
+        },
+    )
 
 
 @login_required

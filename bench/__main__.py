@@ -36,10 +36,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, help="JSON summary (bench/results/latest.json)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     # Defaults live in signup_schema.Sizes (importable only once Django is set up).
-    parser.add_argument("--extra-tenants", type=int,
-                        help="pooled schemas added before the second stock-path round (150)")
-    parser.add_argument("--stock-samples", type=int,
-                        help="samples per round of the stock migrate and clone paths (7)")
+    parser.add_argument(
+        "--extra-tenants",
+        type=int,
+        help="pooled schemas added before the second stock-path round (150)",
+    )
+    parser.add_argument(
+        "--stock-samples",
+        type=int,
+        help="samples per round of the stock migrate and clone paths (7)",
+    )
     args = parser.parse_args(argv)
 
     started_at = datetime.now(tz=UTC)
@@ -76,10 +82,12 @@ def main(argv: list[str]) -> int:
         print()
     checks = [check for section in sections for check in section.checks]
     failed = [check.label for check in checks if not check.passed]
-    print(f"{len(checks) - len(failed)}/{len(checks)} targets met"
-          + (f"; FAILED: {', '.join(failed)}" if failed else "")
-          + f". {machine['cpus']} CPUs, PostgreSQL {machine['postgres']}, "
-          f"total {duration_s:.0f} s.")
+    print(
+        f"{len(checks) - len(failed)}/{len(checks)} targets met"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+        + f". {machine['cpus']} CPUs, PostgreSQL {machine['postgres']}, "
+        f"total {duration_s:.0f} s."
+    )
 
     summary = {
         "started_at": started_at.isoformat(),

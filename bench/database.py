@@ -27,8 +27,9 @@ def recreate(database_url: str) -> str:
     if current == BENCH_DATABASE:
         raise SystemExit("DATABASE_URL already points at crm_bench: give the developer's URL")
     # libpq understands the same URL, percent-encoded socket directory included.
-    with psycopg.connect(with_database(database_url, MAINTENANCE_DATABASE),
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        with_database(database_url, MAINTENANCE_DATABASE), autocommit=True
+    ) as conn:
         name = sql.Identifier(BENCH_DATABASE)
         # FORCE: a previous run killed mid-way may still hold connections.
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
@@ -52,8 +53,9 @@ def bootstrap() -> None:
         schema_name=settings.PUBLIC_SCHEMA_NAME,
         defaults={"name": "Public", "status": Tenant.Status.ACTIVE},
     )
-    Domain.objects.get_or_create(domain=settings.CRM_BASE_DOMAIN,
-                                 defaults={"tenant": public, "is_primary": True})
+    Domain.objects.get_or_create(
+        domain=settings.CRM_BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
+    )
 
 
 def server_version() -> str:

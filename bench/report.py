@@ -50,13 +50,16 @@ def render(section: Section) -> str:
         lines.append("  facts:")
         lines += [f"    {key.replace('_', ' ')}: {value}" for key, value in section.facts.items()]
     lines.append("  ratios (same run):")
-    lines += [f"    {ratio.label:<42} {fmt(ratio.value):>8}x   {ratio.note}"
-              for ratio in section.ratios]
+    lines += [
+        f"    {ratio.label:<42} {fmt(ratio.value):>8}x   {ratio.note}" for ratio in section.ratios
+    ]
     lines.append("  targets (design.md):")
     for check in section.checks:
         verdict = "PASS" if check.passed else "FAIL"
-        lines.append(f"    {check.label:<42} {fmt(check.value):>8} {check.unit:<7} "
-                     f"<= {fmt(check.limit)} {check.unit:<7}  {verdict}")
+        lines.append(
+            f"    {check.label:<42} {fmt(check.value):>8} {check.unit:<7} "
+            f"<= {fmt(check.limit)} {check.unit:<7}  {verdict}"
+        )
     return "\n".join(lines)
 
 

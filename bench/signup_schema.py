@@ -91,8 +91,9 @@ def sample_claims(series: Series, count: int) -> None:
             tenant.status = Tenant.Status.TRIAL
             tenant.name, tenant.subdomain = f"Bench claim {index}", f"claim{index}"
             tenant.trial_ends_at = timezone.now() + timedelta(days=settings.TENANT_TRIAL_DAYS)
-            tenant.save(update_fields=["name", "subdomain", "status", "trial_ends_at",
-                                       "updated_at"])
+            tenant.save(
+                update_fields=["name", "subdomain", "status", "trial_ends_at", "updated_at"]
+            )
         series.add(perf_counter_ns() - start, tenants)
 
 
@@ -128,8 +129,9 @@ def sample_stock_clone(series: Series, count: int) -> None:
         tenants = tenant_schema_count()
         _prime()
         start = perf_counter_ns()
-        cloner.clone_schema(base_schema_name=TEMPLATE_SCHEMA_NAME, new_schema_name=schema_name,
-                            set_connection=False)
+        cloner.clone_schema(
+            base_schema_name=TEMPLATE_SCHEMA_NAME, new_schema_name=schema_name, set_connection=False
+        )
         series.add(perf_counter_ns() - start, tenants)
 
 
@@ -149,8 +151,11 @@ def run(sizes: Sizes, progress) -> Section:
     migrate_few = Series("migrate_few", "(c) stock migrate, few tenants")
     clone_few = Series("clone_few", "(d) stock clone, few tenants")
     migrate = Series("migrate", "(c) stock migrate (create_schema)")
-    clone = Series("clone", "(d) stock clone (CloneSchema)",
-                   note="clone_schema() only; stock create_schema also runs migrate --fake")
+    clone = Series(
+        "clone",
+        "(d) stock clone (CloneSchema)",
+        note="clone_schema() only; stock create_schema also runs migrate --fake",
+    )
 
     progress("stock paths at a few tenants")
     sample_stock_migrate(migrate_few, sizes.stock_samples)
@@ -174,17 +179,30 @@ def run(sizes: Sizes, progress) -> Section:
         Ratio("stock clone / claim", clone.p50 / claim.p50, "p50, at more tenants"),
         Ratio("stock migrate / template replay", migrate.p50 / refill.p50, "p50"),
         Ratio("stock clone / template replay", clone.p50 / refill.p50, "p50"),
-        Ratio("stock migrate growth", migrate.p50 / migrate_few.p50,
-              f"p50 at {migrate.tenant_range} vs {migrate_few.tenant_range} tenants"),
-        Ratio("stock clone growth", clone.p50 / clone_few.p50,
-              f"p50 at {clone.tenant_range} vs {clone_few.tenant_range} tenants"),
-        Ratio("template replay growth", refill_many.p50 / refill.p50,
-              f"p50 at {refill_many.tenant_range} vs {refill.tenant_range} tenants"),
+        Ratio(
+            "stock migrate growth",
+            migrate.p50 / migrate_few.p50,
+            f"p50 at {migrate.tenant_range} vs {migrate_few.tenant_range} tenants",
+        ),
+        Ratio(
+            "stock clone growth",
+            clone.p50 / clone_few.p50,
+            f"p50 at {clone.tenant_range} vs {clone_few.tenant_range} tenants",
+        ),
+        Ratio(
+            "template replay growth",
+            refill_many.p50 / refill.p50,
+            f"p50 at {refill_many.tenant_range} vs {refill.tenant_range} tenants",
+        ),
     ]
     section.checks = [
         Check("claim p50", claim.p50, CLAIM_P50_LIMIT_MS, "ms"),
         Check("refill per tenant p50", refill.p50, REFILL_P50_LIMIT_MS, "ms"),
-        Check(f"refill per tenant p50 at {refill_many.tenant_range} tenants",
-              refill_many.p50, REFILL_P50_LIMIT_MS, "ms"),
+        Check(
+            f"refill per tenant p50 at {refill_many.tenant_range} tenants",
+            refill_many.p50,
+            REFILL_P50_LIMIT_MS,
+            "ms",
+        ),
     ]
     return section

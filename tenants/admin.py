@@ -18,14 +18,25 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "subdomain", "schema_name", "domains__domain"]
     readonly_fields = ["schema_name", "created_at", "updated_at"]
-    fields = ["name", "subdomain", "status", "trial_ends_at", "schema_name", "created_at",
-              "updated_at"]
+    fields = [
+        "name",
+        "subdomain",
+        "status",
+        "trial_ends_at",
+        "schema_name",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [DomainInline]
     actions = ["suspend", "reactivate", "make_read_only"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).exclude(
-            status__in=[Tenant.Status.TEMPLATE, Tenant.Status.POOLED]).exclude(schema_name="public")
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(status__in=[Tenant.Status.TEMPLATE, Tenant.Status.POOLED])
+            .exclude(schema_name="public")
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # companies are cancelled, never deleted from here
@@ -33,8 +44,9 @@ class TenantAdmin(admin.ModelAdmin):
     def _set_status(self, request, queryset, status):
         for tenant in queryset:
             tenant_set_status(tenant=tenant, status=status)
-        self.message_user(request, _("%(count)d companies updated.") % {"count": len(queryset)},
-                          messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)d companies updated.") % {"count": len(queryset)}, messages.SUCCESS
+        )
 
     @admin.action(description=_("Suspend selected companies"))
     def suspend(self, request, queryset):

@@ -13,17 +13,19 @@ class SignupInput(serializers.Serializer):
     company_name = serializers.CharField(max_length=200, allow_blank=True)
     subdomain = serializers.CharField(max_length=30, allow_blank=True)
     email = serializers.CharField(max_length=254, allow_blank=True)
-    password = serializers.CharField(max_length=128, write_only=True, allow_blank=True,
-                                     style={"input_type": "password"})
-    language = serializers.ChoiceField(choices=["en", "zh-hans", "ja"], required=False,
-                                       default="")
+    password = serializers.CharField(
+        max_length=128, write_only=True, allow_blank=True, style={"input_type": "password"}
+    )
+    language = serializers.ChoiceField(choices=["en", "zh-hans", "ja"], required=False, default="")
 
 
 class SignupOutput(serializers.Serializer):
     tenant_url = serializers.CharField()
     subdomain = serializers.CharField()
-    status = serializers.CharField(help_text="`trial`, or `provisioning` for a few seconds "
-                                             "when no pre-built workspace was free.")
+    status = serializers.CharField(
+        help_text="`trial`, or `provisioning` for a few seconds "
+        "when no pre-built workspace was free."
+    )
     trial_ends_at = serializers.DateTimeField()
     api_token = serializers.CharField(help_text="The owner's API token, shown only once.")
 
@@ -43,8 +45,14 @@ class SignupApi(APIView):
         result = tenant_signup(**data.validated_data)
         tenant = result.tenant
         return Response(
-            SignupOutput({"tenant_url": tenant.url, "subdomain": tenant.subdomain,
-                          "status": tenant.status, "trial_ends_at": tenant.trial_ends_at,
-                          "api_token": result.api_token}).data,
+            SignupOutput(
+                {
+                    "tenant_url": tenant.url,
+                    "subdomain": tenant.subdomain,
+                    "status": tenant.status,
+                    "trial_ends_at": tenant.trial_ends_at,
+                    "api_token": result.api_token,
+                }
+            ).data,
             status=status.HTTP_201_CREATED,
         )

@@ -32,8 +32,12 @@ def demo_tenant_ensure(*, password: str) -> tuple[Tenant, bool]:
     tenant = Tenant.objects.filter(subdomain=DEMO_SUBDOMAIN).first()
     if tenant is not None:
         return tenant, False
-    result = tenant_signup(company_name="Demo 示例公司 デモ株式会社", subdomain=DEMO_SUBDOMAIN,
-                           email=DEMO_OWNER_EMAIL, password=password)
+    result = tenant_signup(
+        company_name="Demo 示例公司 デモ株式会社",
+        subdomain=DEMO_SUBDOMAIN,
+        email=DEMO_OWNER_EMAIL,
+        password=password,
+    )
     tenant = result.tenant
     if tenant.status == Tenant.Status.PROVISIONING:
         from .services import tenant_provision

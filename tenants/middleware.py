@@ -51,10 +51,10 @@ _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 def _blocked(request, status: int, code: str, message: str, template: str):
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": code, "message": message, "fields": {}}},
-                            status=status)
-    return render(request, template, {"message": message, "tenant": request.tenant},
-                  status=status)
+        return JsonResponse(
+            {"error": {"code": code, "message": message, "fields": {}}}, status=status
+        )
+    return render(request, template, {"message": message, "tenant": request.tenant}, status=status)
 
 
 class TenantStatusMiddleware:
@@ -69,19 +69,36 @@ class TenantStatusMiddleware:
             return self.get_response(request)
         status = tenant.status
         if status == Tenant.Status.PROVISIONING:
-            return _blocked(request, 503, "provisioning",
-                            _("Your workspace is being set up. This takes a few seconds."),
-                            "tenants/setting_up.html")
+            return _blocked(
+                request,
+                503,
+                "provisioning",
+                _("Your workspace is being set up. This takes a few seconds."),
+                "tenants/setting_up.html",
+            )
         if status in (Tenant.Status.SUSPENDED, Tenant.Status.CANCELLED):
-            return _blocked(request, 403, "suspended",
-                            _("This workspace is suspended. Contact your administrator."),
-                            "tenants/suspended.html")
+            return _blocked(
+                request,
+                403,
+                "suspended",
+                _("This workspace is suspended. Contact your administrator."),
+                "tenants/suspended.html",
+            )
         if status not in Tenant.LIVE_STATUSES:
             raise Http404
-        if (status == Tenant.Status.READ_ONLY and request.method not in _SAFE_METHODS
-                and request.path not in _READ_ONLY_ALLOWED):
-            return _blocked(request, 403, "read_only",
-                            _("This workspace is read-only: its subscription has lapsed. "
-                              "You can still view and export your data."),
-                            "tenants/suspended.html")
+        if (
+            status == Tenant.Status.READ_ONLY
+            and request.method not in _SAFE_METHODS
+            and request.path not in _READ_ONLY_ALLOWED
+        ):
+            return _blocked(
+                request,
+                403,
+                "read_only",
+                _(
+                    "This workspace is read-only: its subscription has lapsed. "
+                    "You can still view and export your data."
+                ),
+                "tenants/suspended.html",
+            )
         return self.get_response(request)

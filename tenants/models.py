@@ -43,8 +43,9 @@ class Tenant(TenantMixin):
 
     name = models.CharField(_("company name"), max_length=200, blank=True)
     subdomain = models.CharField(_("subdomain"), max_length=30, unique=True, null=True, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
-                              default=Status.POOLED, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.POOLED, db_index=True
+    )
     trial_ends_at = models.DateTimeField(_("trial ends"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -21,7 +21,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
-from .models import TEMPLATE_SCHEMA_NAME, TemplateSnapshot, Tenant, new_schema_name, validate_schema_name
+from .models import (
+    TEMPLATE_SCHEMA_NAME,
+    TemplateSnapshot,
+    Tenant,
+    new_schema_name,
+    validate_schema_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +45,13 @@ def _pg_dump_binary() -> str:
 def _libpq_env() -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
-    for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
-                     ("PASSWORD", "PGPASSWORD"), ("NAME", "PGDATABASE")):
+    for key, var in (
+        ("HOST", "PGHOST"),
+        ("PORT", "PGPORT"),
+        ("USER", "PGUSER"),
+        ("PASSWORD", "PGPASSWORD"),
+        ("NAME", "PGDATABASE"),
+    ):
         if db.get(key):
             env[var] = str(db[key])
     return env
@@ -49,15 +60,29 @@ def _libpq_env() -> dict[str, str]:
 def _dump_template_sql() -> str:
     """The template schema's DDL and rows as plain SQL statements."""
     output = subprocess.run(  # noqa: S603 - fixed binary; schema name is a constant
-        [_pg_dump_binary(), f"--schema={TEMPLATE_SCHEMA_NAME}", "--inserts", "--no-owner",
-         "--no-privileges", "--no-comments", "--no-publications", "--no-subscriptions",
-         "--no-security-labels", "--no-tablespaces"],
-        env=_libpq_env(), capture_output=True, text=True, check=True, timeout=120,
+        [
+            _pg_dump_binary(),
+            f"--schema={TEMPLATE_SCHEMA_NAME}",
+            "--inserts",
+            "--no-owner",
+            "--no-privileges",
+            "--no-comments",
+            "--no-publications",
+            "--no-subscriptions",
+            "--no-security-labels",
+            "--no-tablespaces",
+        ],
+        env=_libpq_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     # Keep statements only: session settings and psql meta-commands (\restrict) would
     # change the replaying connection or are not SQL.
     keep = [
-        line for line in output.splitlines()
+        line
+        for line in output.splitlines()
         if line and not line.startswith(("--", "\\", "SET ", "SELECT pg_catalog.set_config"))
     ]
     return "\n".join(keep)
@@ -81,8 +106,13 @@ def template_ensure() -> Tenant:
     if not schema_exists(TEMPLATE_SCHEMA_NAME):
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA {TEMPLATE_SCHEMA_NAME}")
-        call_command("migrate_schemas", tenant=True, schema_name=TEMPLATE_SCHEMA_NAME,
-                     interactive=False, verbosity=0)
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            schema_name=TEMPLATE_SCHEMA_NAME,
+            interactive=False,
+            verbosity=0,
+        )
         connection.set_schema_to_public()
     return template
 
@@ -121,8 +151,9 @@ def pool_refill(*, target: int | None = None) -> int:
     built = 0
     while Tenant.objects.filter(status=Tenant.Status.POOLED).count() < target:
         with transaction.atomic():
-            tenant = Tenant.objects.create(schema_name=new_schema_name(),
-                                           status=Tenant.Status.POOLED)
+            tenant = Tenant.objects.create(
+                schema_name=new_schema_name(), status=Tenant.Status.POOLED
+            )
             schema_create_from_template(tenant.schema_name, sql)
         built += 1
     if built:

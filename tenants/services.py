@@ -28,13 +28,54 @@ from .provisioning import pool_claim, schema_create_from_template
 logger = logging.getLogger(__name__)
 
 SUBDOMAIN_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]$")
-RESERVED_SUBDOMAINS = frozenset({
-    "www", "api", "admin", "app", "static", "media", "mail", "smtp", "imap", "pop", "ftp",
-    "ns1", "ns2", "dns", "mx", "webmail", "support", "help", "status", "billing", "docs",
-    "blog", "dev", "staging", "test", "demo-public", "public", "assets", "cdn", "auth",
-    "login", "signup", "account", "accounts", "dashboard", "console", "operator", "root",
-    "system", "internal", "template", "tenant", "tenants", "localhost",
-})
+RESERVED_SUBDOMAINS = frozenset(
+    {
+        "www",
+        "api",
+        "admin",
+        "app",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "imap",
+        "pop",
+        "ftp",
+        "ns1",
+        "ns2",
+        "dns",
+        "mx",
+        "webmail",
+        "support",
+        "help",
+        "status",
+        "billing",
+        "docs",
+        "blog",
+        "dev",
+        "staging",
+        "test",
+        "demo-public",
+        "public",
+        "assets",
+        "cdn",
+        "auth",
+        "login",
+        "signup",
+        "account",
+        "accounts",
+        "dashboard",
+        "console",
+        "operator",
+        "root",
+        "system",
+        "internal",
+        "template",
+        "tenant",
+        "tenants",
+        "localhost",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +95,12 @@ def _clean_signup(*, company_name: str, subdomain: str, email: str, password: st
     elif len(company_name) > 200:
         errors["company_name"] = [_("At most 200 characters.")]
     if not SUBDOMAIN_PATTERN.match(subdomain) or "--" in subdomain:
-        errors["subdomain"] = [_("3 to 30 characters: lowercase letters, digits and hyphens, "
-                                 "not starting or ending with a hyphen.")]
+        errors["subdomain"] = [
+            _(
+                "3 to 30 characters: lowercase letters, digits and hyphens, "
+                "not starting or ending with a hyphen."
+            )
+        ]
     elif subdomain in RESERVED_SUBDOMAINS:
         errors["subdomain"] = [_("This subdomain is reserved.")]
     elif Tenant.objects.filter(subdomain=subdomain).exists():
@@ -73,8 +118,9 @@ def _clean_signup(*, company_name: str, subdomain: str, email: str, password: st
     return {"company_name": company_name, "subdomain": subdomain, "email": email}
 
 
-def tenant_signup(*, company_name: str, subdomain: str, email: str, password: str,
-                  language: str = "") -> SignupResult:
+def tenant_signup(
+    *, company_name: str, subdomain: str, email: str, password: str, language: str = ""
+) -> SignupResult:
     """Create a company on a free trial with its owner and an API token for the owner.
 
     Claims a pre-built schema from the warm pool (no migrations in the request). With the
@@ -82,8 +128,9 @@ def tenant_signup(*, company_name: str, subdomain: str, email: str, password: st
     the background. Two signups racing for one subdomain: the unique index lets exactly
     one commit; the other is rolled back whole (its claimed schema returns to the pool).
     """
-    clean = _clean_signup(company_name=company_name, subdomain=subdomain, email=email,
-                          password=password)
+    clean = _clean_signup(
+        company_name=company_name, subdomain=subdomain, email=email, password=password
+    )
     try:
         result = _signup_transaction(**clean, password=password, language=language)
     except IntegrityError:
@@ -111,19 +158,29 @@ def _signup_transaction(*, company_name, subdomain, email, password, language) -
             _record_created(tenant, owner.email)
     else:
         raw, prefix, key_hash = api_token_generate()
-        tenant.pending_owner = {"email": email, "password": make_password(password),
-                                "language": language, "token": [prefix, key_hash]}
+        tenant.pending_owner = {
+            "email": email,
+            "password": make_password(password),
+            "language": language,
+            "token": [prefix, key_hash],
+        }
         tenant.save()
         Domain.objects.create(domain=tenant.host, tenant=tenant, is_primary=True)
     return SignupResult(tenant=tenant, api_token=raw, owner_email=email)
 
 
 def _record_created(tenant: Tenant, owner_email: str) -> None:
-    outbox_record(event_type="tenant.created", aggregate_type="tenant",
-                  aggregate_id=tenant.schema_name,
-                  payload={"name": tenant.name, "subdomain": tenant.subdomain,
-                           "owner_email": owner_email,
-                           "trial_ends_at": tenant.trial_ends_at.isoformat()})
+    outbox_record(
+        event_type="tenant.created",
+        aggregate_type="tenant",
+        aggregate_id=tenant.schema_name,
+        payload={
+            "name": tenant.name,
+            "subdomain": tenant.subdomain,
+            "owner_email": owner_email,
+            "trial_ends_at": tenant.trial_ends_at.isoformat(),
+        },
+    )
 
 
 def _after_signup(tenant: Tenant):
@@ -135,8 +192,9 @@ def _after_signup(tenant: Tenant):
                 tasks.tenant_provision_task.apply_async(args=[tenant.pk], retry=False)
             tasks.pool_refill_task.apply_async(retry=False)
         except Exception:  # noqa: BLE001 - beat's sweep picks the work up later
-            logger.warning("signup: broker unavailable, background work left to beat",
-                           exc_info=True)
+            logger.warning(
+                "signup: broker unavailable, background work left to beat", exc_info=True
+            )
 
     return queue
 
@@ -144,16 +202,21 @@ def _after_signup(tenant: Tenant):
 def tenant_provision(*, tenant_id: int) -> Tenant | None:
     """Build the schema of a company that signed up while the pool was empty."""
     with transaction.atomic():
-        tenant = (Tenant.objects.select_for_update(skip_locked=True)
-                  .filter(pk=tenant_id, status=Tenant.Status.PROVISIONING).first())
+        tenant = (
+            Tenant.objects.select_for_update(skip_locked=True)
+            .filter(pk=tenant_id, status=Tenant.Status.PROVISIONING)
+            .first()
+        )
         if tenant is None:
             return None  # done already, or another worker has it
         schema_create_from_template(tenant.schema_name)
         owner_data = tenant.pending_owner or {}
         with tenant_context(tenant):
-            owner = user_create_owner(email=owner_data["email"],
-                                      password_hash=owner_data["password"],
-                                      language=owner_data.get("language", ""))
+            owner = user_create_owner(
+                email=owner_data["email"],
+                password_hash=owner_data["password"],
+                language=owner_data.get("language", ""),
+            )
             api_token_create(user=owner, name="Signup", key=tuple(owner_data["token"]))
             _record_created(tenant, owner.email)
         tenant.status, tenant.pending_owner = Tenant.Status.TRIAL, None
@@ -162,9 +225,14 @@ def tenant_provision(*, tenant_id: int) -> Tenant | None:
     return tenant
 
 
-def tenant_set_status(*, tenant: Tenant, status: str, trial_ends_at: datetime | None = None) -> Tenant:
+def tenant_set_status(
+    *, tenant: Tenant, status: str, trial_ends_at: datetime | None = None
+) -> Tenant:
     """Move a company to another lifecycle state (operators, billing)."""
-    if status not in Tenant.Status.values or status in (Tenant.Status.TEMPLATE, Tenant.Status.POOLED):
+    if status not in Tenant.Status.values or status in (
+        Tenant.Status.TEMPLATE,
+        Tenant.Status.POOLED,
+    ):
         raise ValidationError({"status": [_("Unknown status.")]})
     tenant.status = status
     fields = ["status", "updated_at"]

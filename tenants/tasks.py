@@ -31,4 +31,5 @@ class LiveTenantScheduler(TenantAwarePersistentScheduler):
     def get_queryset(cls):
         Tenant = get_tenant_model()
         return Tenant.objects.filter(status__in=Tenant.LIVE_STATUSES) | Tenant.objects.filter(
-            schema_name="public")
+            schema_name="public"
+        )

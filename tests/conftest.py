@@ -71,21 +71,29 @@ def _make_company(subdomain: str, name: str) -> Company:
     from tenants.services import tenant_signup
 
     owner_email = f"owner@{subdomain}.example.com"
-    result = tenant_signup(company_name=name, subdomain=subdomain, email=owner_email,
-                           password=PASSWORD)
-    company = Company(tenant=result.tenant, owner_email=owner_email,
-                      owner_token=result.api_token)
+    result = tenant_signup(
+        company_name=name, subdomain=subdomain, email=owner_email, password=PASSWORD
+    )
+    company = Company(tenant=result.tenant, owner_email=owner_email, owner_token=result.api_token)
     with tenant_context(result.tenant):
         # A (alpha) gets more rows of every kind than B, so A's top ids do not exist in B.
         rows = 3 if subdomain == "alpha" else 1
         for index in range(rows):
             team = team_save(name=f"{name} team {index}", manager=None)
-            rep = User.objects.create_user(f"rep{index}@{subdomain}.example.com", PASSWORD,
-                                           full_name=f"Rep {index}", role=Role.SALES_REP,
-                                           team=team)
+            rep = User.objects.create_user(
+                f"rep{index}@{subdomain}.example.com",
+                PASSWORD,
+                full_name=f"Rep {index}",
+                role=Role.SALES_REP,
+                team=team,
+            )
             _token, company.rep_token = api_token_create(user=rep, name="rep")
-            invitation_create(email=f"invitee{index}@{subdomain}.example.com",
-                              role=Role.SALES_REP, team=team, invited_by=rep)
+            invitation_create(
+                email=f"invitee{index}@{subdomain}.example.com",
+                role=Role.SALES_REP,
+                team=team,
+                invited_by=rep,
+            )
         company.rep_email, company.team_id = rep.email, team.pk
     connection.set_schema_to_public()
     return company
@@ -105,8 +113,9 @@ def django_db_setup(django_test_environment, django_db_blocker):
         db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         connection.set_schema_to_public()
-        public = Tenant.objects.create(schema_name="public", name="Public",
-                                       status=Tenant.Status.ACTIVE)
+        public = Tenant.objects.create(
+            schema_name="public", name="Public", status=Tenant.Status.ACTIVE
+        )
         Domain.objects.create(domain=settings.CRM_BASE_DOMAIN, tenant=public, is_primary=True)
         pool_refill(target=2)
     yield
@@ -120,8 +129,9 @@ def world(django_db_setup, django_db_blocker) -> World:
     from tenants.provisioning import pool_refill
 
     with django_db_blocker.unblock():
-        world = World(a=_make_company("alpha", "Alpha 阿尔法"),
-                      b=_make_company("bravo", "ブラボー株式会社"))
+        world = World(
+            a=_make_company("alpha", "Alpha 阿尔法"), b=_make_company("bravo", "ブラボー株式会社")
+        )
         pool_refill(target=3)
     return world
 
@@ -183,6 +193,7 @@ def public_client() -> TenantClient:
 
 # --- other processes against the test database ---------------------------------------
 
+
 def _test_database_url() -> str:
     db = connection.settings_dict
     auth = quote(db["USER"] or "", safe="")
@@ -201,8 +212,7 @@ def _free_port() -> int:
 
 def _child_env(**extra) -> dict:
     env = dict(os.environ)
-    env.update(CRM_TESTING="1", DATABASE_URL=_test_database_url(),
-               LOG_FORMAT="text", **extra)
+    env.update(CRM_TESTING="1", DATABASE_URL=_test_database_url(), LOG_FORMAT="text", **extra)
     return env
 
 
@@ -226,11 +236,29 @@ def celery_worker(world, mail_dir):
 
     log = open(mail_dir.parent / "worker.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm_platform", "worker", "--pool", "threads",
-         "--concurrency", "4", "--loglevel", "info", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env=_child_env(EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-                       EMAIL_FILE_PATH=str(mail_dir)),
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm_platform",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "info",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_child_env(
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(mail_dir),
+        ),
     )
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
@@ -256,9 +284,21 @@ def live_web(world, celery_worker, tmp_path_factory) -> LiveWeb:
     port = _free_port()
     log = open(tmp_path_factory.mktemp("web") / "web.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "crm_platform.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "crm_platform.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env=_child_env(CRM_PUBLIC_PORT=str(port)),
     )
     deadline = time.monotonic() + 30

@@ -19,15 +19,25 @@ pytestmark = pytest.mark.django_db
 
 # Routes open without signing in (forms that show a page, not data).
 PUBLIC_ROUTES = {
-    "", "accounts/login/", "accounts/handover/", "accounts/invitation/<str:token>/",
-    "accounts/password/reset/", "accounts/password/reset/sent/",
-    "accounts/password/reset/<uidb64>/<token>/", "accounts/password/reset/complete/",
-    "accounts/logout/", "i18n/language/", "api/schema/", "api/docs/",
+    "",
+    "accounts/login/",
+    "accounts/handover/",
+    "accounts/invitation/<str:token>/",
+    "accounts/password/reset/",
+    "accounts/password/reset/sent/",
+    "accounts/password/reset/<uidb64>/<token>/",
+    "accounts/password/reset/complete/",
+    "accounts/logout/",
+    "i18n/language/",
+    "api/schema/",
+    "api/docs/",
 }
 
 
 def _routes(patterns=None, prefix=""):
-    for pattern in patterns if patterns is not None else get_resolver("crm_platform.urls_tenant").url_patterns:
+    for pattern in (
+        patterns if patterns is not None else get_resolver("crm_platform.urls_tenant").url_patterns
+    ):
         if isinstance(pattern, URLResolver):
             yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
@@ -40,10 +50,12 @@ API_ROUTES = [r for r in TENANT_ROUTES if r.startswith("api/v1/")]
 
 def _fill(route: str, ids: dict) -> str:
     """A concrete path; an <int:pk> gets the id of a row that exists in A only."""
+
     def value(match):
         if match.group(1) == "int":
             return str(ids[_collection(route)])
         return "x"
+
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route)
 
 
@@ -62,7 +74,8 @@ def test_harness_sees_every_api_route():
 def test_a_token_is_refused_on_b_host(world, route, method):
     path = _fill(route, _a_ids(world))
     response = getattr(client_for(world.b, world.a.owner_token), method)(
-        path, {}, content_type="application/json")
+        path, {}, content_type="application/json"
+    )
     assert response.status_code == 401, (path, method, response.content[:200])
 
 
@@ -102,7 +115,8 @@ def test_unknown_company_host_is_404(world):
 def test_a_ids_are_not_found_on_b(world, route, method):
     path = _fill(route, _a_ids(world))
     response = getattr(client_for(world.b, world.b.owner_token), method)(
-        path, {"name": "x", "role": "read_only"}, content_type="application/json")
+        path, {"name": "x", "role": "read_only"}, content_type="application/json"
+    )
     assert response.status_code in (404, 405), (path, method, response.status_code)
 
 

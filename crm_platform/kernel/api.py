@@ -3,7 +3,8 @@
 Errors are JSON `{"error": {"code", "message", "fields"}}` with the right status.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,8 +18,10 @@ class Pagination(pagination.PageNumberPagination):
 
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-                for field, msgs in detail.items()}
+        return {
+            field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+            for field, msgs in detail.items()
+        }
     return {}
 
 

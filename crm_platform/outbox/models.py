@@ -23,8 +23,11 @@ class OutboxEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["id"], name="outbox_pending_idx",
-                         condition=models.Q(dispatched_at__isnull=True)),
+            models.Index(
+                fields=["id"],
+                name="outbox_pending_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
             models.Index(fields=["aggregate_type", "aggregate_id"], name="outbox_aggregate_idx"),
         ]
 

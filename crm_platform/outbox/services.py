@@ -12,7 +12,9 @@ DISPATCH_BATCH = 100
 MAX_ATTEMPTS = 10
 
 
-def outbox_record(*, event_type: str, aggregate_type: str, aggregate_id, payload: dict) -> OutboxEvent:
+def outbox_record(
+    *, event_type: str, aggregate_type: str, aggregate_id, payload: dict
+) -> OutboxEvent:
     """Record an event inside the caller's transaction and wake the dispatcher after commit.
 
     If the broker is down the wake-up is lost, not the event: the periodic sweep and the

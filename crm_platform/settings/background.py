@@ -18,9 +18,10 @@ CACHES = {
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # The product never reads task results; tests do (Redis database 1), diagnostics may.
-CELERY_RESULT_BACKEND = env.str(
-    "CELERY_RESULT_BACKEND", default=REDIS_URL.rsplit("/", 1)[0] + "/1" if TESTING else ""
-) or None
+CELERY_RESULT_BACKEND = (
+    env.str("CELERY_RESULT_BACKEND", default=REDIS_URL.rsplit("/", 1)[0] + "/1" if TESTING else "")
+    or None
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -31,9 +32,13 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request must not hang when the broker is down: fail fast, the outbox catches up.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 1, "socket_timeout": 2,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
     # Publishing gives up after one quick retry instead of kombu's long back-off.
-    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULER = "tenants.tasks:LiveTenantScheduler"

@@ -16,7 +16,9 @@ if not SECRET_KEY:
 CRM_BASE_DOMAIN = env.str("CRM_BASE_DOMAIN", default="localhost")
 CRM_PUBLIC_SCHEME = env.str("CRM_PUBLIC_SCHEME", default="http" if DEBUG or TESTING else "https")
 # Port shown in generated URLs (the dev server's port; empty behind a proxy on 80/443).
-CRM_PUBLIC_PORT = env.str("CRM_PUBLIC_PORT", default=env.str("PORT", default="8000") if DEBUG else "")
+CRM_PUBLIC_PORT = env.str(
+    "CRM_PUBLIC_PORT", default=env.str("PORT", default="8000") if DEBUG else ""
+)
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[CRM_BASE_DOMAIN, f".{CRM_BASE_DOMAIN}", "127.0.0.1"]
 )

@@ -35,23 +35,27 @@ def test_every_role_has_a_permission_set_and_only_admins_manage_users():
 
 def test_owner_invites_with_role_and_team_and_the_invitee_joins(world):
     owner = client_for(world.a, world.a.owner_token)
-    response = owner.post("/api/v1/invitations/", {"email": "New.Person@Example.com",
-                                                   "role": "manager", "team_id": world.a.team_id},
-                          content_type="application/json")
+    response = owner.post(
+        "/api/v1/invitations/",
+        {"email": "New.Person@Example.com", "role": "manager", "team_id": world.a.team_id},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["email"] == "new.person@example.com"
     with tenant_context(world.a.tenant):
         invitation = Invitation.objects.get(email="new.person@example.com")
-    token = invitation_link_token(schema_name=world.a.tenant.schema_name,
-                                  invitation_id=invitation.pk, nonce=invitation.nonce)
+    token = invitation_link_token(
+        schema_name=world.a.tenant.schema_name, invitation_id=invitation.pk, nonce=invitation.nonce
+    )
     page = client_for(world.a)
     assert page.get(f"/accounts/invitation/{token}/").status_code == 200
     # Bad input names the field and creates no one.
     bad = page.post(f"/accounts/invitation/{token}/", {"full_name": "", "password": "123"})
     assert bad.status_code == 200
     assert {"full_name", "password"} <= set(bad.context["form"].errors)
-    joined = page.post(f"/accounts/invitation/{token}/",
-                       {"full_name": "新しい 人", "password": PASSWORD})
+    joined = page.post(
+        f"/accounts/invitation/{token}/", {"full_name": "新しい 人", "password": PASSWORD}
+    )
     assert joined.status_code == 302
     me = page.get("/api/v1/me/").json()["user"]
     assert me["email"] == "new.person@example.com" and me["role"] == "manager"
@@ -63,8 +67,10 @@ def test_owner_invites_with_role_and_team_and_the_invitee_joins(world):
 
 def test_invitation_rules(world):
     owner = client_for(world.a, world.a.owner_token)
-    post = lambda body: owner.post("/api/v1/invitations/", body,  # noqa: E731
-                                   content_type="application/json")
+
+    def post(body):
+        return owner.post("/api/v1/invitations/", body, content_type="application/json")
+
     assert "email" in post({"email": "not-mail"}).json()["error"]["fields"]
     assert "email" in post({"email": world.a.rep_email}).json()["error"]["fields"]
     assert "role" in post({"email": "x@example.com", "role": "god"}).json()["error"]["fields"]
@@ -74,29 +80,41 @@ def test_invitation_rules(world):
 
 def test_expired_or_withdrawn_invitation_cannot_be_used(world):
     with tenant_context(world.a.tenant):
-        invitation = invitation_create(email="late@example.com", role=Role.SALES_REP, team=None,
-                                       invited_by=None)
+        invitation = invitation_create(
+            email="late@example.com", role=Role.SALES_REP, team=None, invited_by=None
+        )
         Invitation.objects.filter(pk=invitation.pk).update(
-            expires_at=timezone.now() - timedelta(minutes=1))
-    token = invitation_link_token(schema_name=world.a.tenant.schema_name,
-                                  invitation_id=invitation.pk, nonce=invitation.nonce)
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+    token = invitation_link_token(
+        schema_name=world.a.tenant.schema_name, invitation_id=invitation.pk, nonce=invitation.nonce
+    )
     assert client_for(world.a).get(f"/accounts/invitation/{token}/").status_code == 404
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client_for(world.a).get(f"/accounts/invitation/{tampered}/").status_code == 404
 
 
-@pytest.mark.parametrize("role", [Role.MANAGER, Role.SALES_REP, Role.SERVICE_AGENT,
-                                  Role.READ_ONLY])
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.SALES_REP, Role.SERVICE_AGENT, Role.READ_ONLY])
 def test_only_admins_invite_or_change_people(world, role):
     user = _user(world.a, f"{role}@alpha.example.com", role=role)
     client = client_for(world.a, _token(world.a, user))
-    assert client.post("/api/v1/invitations/", {"email": "x@example.com"},
-                       content_type="application/json").status_code == 403
-    assert client.patch(f"/api/v1/users/{user.pk}/", {"role": "admin"},
-                        content_type="application/json").status_code == 403
+    assert (
+        client.post(
+            "/api/v1/invitations/", {"email": "x@example.com"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert (
+        client.patch(
+            f"/api/v1/users/{user.pk}/", {"role": "admin"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert client.get("/api/v1/users/").status_code == 200  # everyone sees colleagues
     web = signed_in(world.a, user.email)
-    assert web.post("/settings/users/", {"email": "y@example.com", "role": "admin"}).status_code == 403
+    assert (
+        web.post("/settings/users/", {"email": "y@example.com", "role": "admin"}).status_code == 403
+    )
     assert web.post(f"/settings/users/{user.pk}/", {"role": "admin"}).status_code == 403
 
 
@@ -110,46 +128,61 @@ def test_admin_changes_role_and_team_and_deactivation_locks_out(world):
     person = _user(world.a, "leaving@alpha.example.com")
     person_token = _token(world.a, person)
     owner = client_for(world.a, world.a.owner_token)
-    changed = owner.patch(f"/api/v1/users/{person.pk}/", {"role": "manager", "team_id": world.a.team_id},
-                          content_type="application/json")
+    changed = owner.patch(
+        f"/api/v1/users/{person.pk}/",
+        {"role": "manager", "team_id": world.a.team_id},
+        content_type="application/json",
+    )
     assert changed.status_code == 200
     assert changed.json()["role"] == "manager" and changed.json()["team"]["id"] == world.a.team_id
     web_session = signed_in(world.a, person.email)
     assert client_for(world.a, person_token).get("/api/v1/me/").status_code == 200
 
-    off = owner.patch(f"/api/v1/users/{person.pk}/", {"is_active": False},
-                      content_type="application/json")
+    off = owner.patch(
+        f"/api/v1/users/{person.pk}/", {"is_active": False}, content_type="application/json"
+    )
     assert off.status_code == 200 and off.json()["is_active"] is False
     assert client_for(world.a, person_token).get("/api/v1/me/").status_code == 401
     assert web_session.get("/").status_code == 302  # the open session ends too
-    assert client_for(world.a).post("/accounts/login/", {
-        "username": person.email, "password": PASSWORD}).status_code == 200  # refused
+    assert (
+        client_for(world.a)
+        .post("/accounts/login/", {"username": person.email, "password": PASSWORD})
+        .status_code
+        == 200
+    )  # refused
 
 
 def test_owner_cannot_be_demoted_or_deactivated_and_admins_cannot_deactivate_themselves(world):
     owner = client_for(world.a, world.a.owner_token)
     owner_id = owner.get("/api/v1/me/").json()["user"]["id"]
-    demote = owner.patch(f"/api/v1/users/{owner_id}/", {"role": "sales_rep"},
-                         content_type="application/json")
+    demote = owner.patch(
+        f"/api/v1/users/{owner_id}/", {"role": "sales_rep"}, content_type="application/json"
+    )
     assert demote.status_code == 400 and "role" in demote.json()["error"]["fields"]
-    off = owner.patch(f"/api/v1/users/{owner_id}/", {"is_active": False},
-                      content_type="application/json")
+    off = owner.patch(
+        f"/api/v1/users/{owner_id}/", {"is_active": False}, content_type="application/json"
+    )
     assert off.status_code == 400 and "is_active" in off.json()["error"]["fields"]
 
 
 def test_teams_with_managers(world):
     manager = _user(world.a, "boss@alpha.example.com", role=Role.MANAGER)
     client = client_for(world.a, _token(world.a, manager))
-    created = client.post("/api/v1/teams/", {"name": "华南销售部", "manager_id": manager.pk},
-                          content_type="application/json")
+    created = client.post(
+        "/api/v1/teams/",
+        {"name": "华南销售部", "manager_id": manager.pk},
+        content_type="application/json",
+    )
     assert created.status_code == 201, created.content
     assert created.json()["manager"]["email"] == manager.email
     assert created.json()["member_count"] == 1  # the manager joins a team they manage
     dup = client.post("/api/v1/teams/", {"name": "华南销售部"}, content_type="application/json")
     assert dup.status_code == 400 and "name" in dup.json()["error"]["fields"]
     rep = client_for(world.a, world.a.rep_token)
-    assert rep.post("/api/v1/teams/", {"name": "Rogue"},
-                    content_type="application/json").status_code == 403
+    assert (
+        rep.post("/api/v1/teams/", {"name": "Rogue"}, content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_api_tokens_are_shown_once_hashed_expiring_and_revocable(world):
@@ -167,21 +200,34 @@ def test_api_tokens_are_shown_once_hashed_expiring_and_revocable(world):
     assert client.delete(f"/api/v1/tokens/{stored.pk}/").status_code == 204
     assert client_for(world.a, raw).get("/api/v1/me/").status_code == 401
 
-    past = client.post("/api/v1/tokens/", {"name": "old", "expires_at": "2020-01-01T00:00:00Z"},
-                       content_type="application/json")
+    past = client.post(
+        "/api/v1/tokens/",
+        {"name": "old", "expires_at": "2020-01-01T00:00:00Z"},
+        content_type="application/json",
+    )
     assert past.status_code == 400 and "expires_at" in past.json()["error"]["fields"]
     soon = client.post("/api/v1/tokens/", {"name": "soon"}, content_type="application/json").json()
     with tenant_context(world.a.tenant):
         ApiToken.objects.filter(pk=soon["api_token"]["id"]).update(
-            expires_at=timezone.now() - timedelta(seconds=1))
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
     assert client_for(world.a, soon["token"]).get("/api/v1/me/").status_code == 401
     # Someone else's token cannot be revoked through my account.
     owner_tokens = client_for(world.a, world.a.owner_token).get("/api/v1/tokens/").json()
     assert client.delete(f"/api/v1/tokens/{owner_tokens[0]['id']}/").status_code == 404
 
 
-@pytest.mark.parametrize("bad", ["", "Bearer", "Bearer nonsense", "Bearer crm_short_x",
-                                 "Token abc", "Bearer crm_000000000000_guess"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "Bearer",
+        "Bearer nonsense",
+        "Bearer crm_short_x",
+        "Token abc",
+        "Bearer crm_000000000000_guess",
+    ],
+)
 def test_malformed_or_unknown_tokens_are_refused(world, bad):
     response = client_for(world.a).get("/api/v1/me/", HTTP_AUTHORIZATION=bad)
     assert response.status_code in (401, 403)
@@ -205,8 +251,12 @@ def test_login_is_locked_after_repeated_failures(world, settings):
     assert locked.status_code == 429
     # The same e-mail on company B is another account, unaffected.
     _user(world.b, email)
-    assert client_for(world.b).post("/accounts/login/", {
-        "username": email, "password": PASSWORD}).status_code == 302
+    assert (
+        client_for(world.b)
+        .post("/accounts/login/", {"username": email, "password": PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_password_reset_by_email(world):
@@ -218,11 +268,17 @@ def test_password_reset_by_email(world):
     path = link.split(world.a.tenant.host, 1)[1]
     form = client.get(path, follow=True)
     assert form.status_code == 200 and form.context["validlink"]
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "Another-pass-2026",
-                                                    "new_password2": "Another-pass-2026"})
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "Another-pass-2026", "new_password2": "Another-pass-2026"},
+    )
     assert done.status_code == 302
-    assert client_for(world.a).post("/accounts/login/", {
-        "username": person.email, "password": "Another-pass-2026"}).status_code == 302
+    assert (
+        client_for(world.a)
+        .post("/accounts/login/", {"username": person.email, "password": "Another-pass-2026"})
+        .status_code
+        == 302
+    )
 
 
 def test_language_preference_is_saved_and_used(world):

@@ -54,8 +54,7 @@ def test_outbox_event_is_written_with_the_change_and_rolled_back_with_it(world, 
     with tenant_context(world.a.tenant):
         events_before = OutboxEvent.objects.count()
         with pytest.raises(RuntimeError), transaction.atomic():
-            invitation_create(email=email, role=Role.SALES_REP, team=None,
-                              invited_by=None)
+            invitation_create(email=email, role=Role.SALES_REP, team=None, invited_by=None)
             raise RuntimeError("the use case fails after the write")
         assert not Invitation.objects.filter(email=email).exists()
         assert OutboxEvent.objects.count() == events_before
@@ -65,8 +64,9 @@ def test_invitation_event_is_delivered_by_the_worker(world, committed, celery_wo
     email = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
     with tenant_context(world.a.tenant):
         invitation = invitation_create(email=email, role=Role.MANAGER, team=None, invited_by=None)
-        event = OutboxEvent.objects.get(aggregate_type="invitation",
-                                        aggregate_id=str(invitation.pk))
+        event = OutboxEvent.objects.get(
+            aggregate_type="invitation", aggregate_id=str(invitation.pk)
+        )
         assert event.event_type == "user.invited" and event.payload["email"] == email
     connection.set_schema_to_public()
     mail = _wait_for(lambda: _mails_to(mail_dir, email))[0]
@@ -76,16 +76,19 @@ def test_invitation_event_is_delivered_by_the_worker(world, committed, celery_wo
 
 
 def test_writes_succeed_with_the_broker_down_and_events_go_out_later(
-        world, committed, celery_worker, mail_dir):
+    world, committed, celery_worker, mail_dir
+):
     email = f"brokerdown-{uuid.uuid4().hex[:8]}@example.com"
     with broker_unreachable():
         with tenant_context(world.b.tenant):
             started = time.monotonic()
-            invitation = invitation_create(email=email, role=Role.SALES_REP, team=None,
-                                           invited_by=None)
+            invitation = invitation_create(
+                email=email, role=Role.SALES_REP, team=None, invited_by=None
+            )
             assert time.monotonic() - started < 5, "a write must not hang on the broker"
-            event = OutboxEvent.objects.get(aggregate_type="invitation",
-                                            aggregate_id=str(invitation.pk))
+            event = OutboxEvent.objects.get(
+                aggregate_type="invitation", aggregate_id=str(invitation.pk)
+            )
         connection.set_schema_to_public()
         time.sleep(0.5)
         assert not _mails_to(mail_dir, email)

@@ -23,8 +23,11 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("host", ["localhost", "alpha.localhost", "10.0.0.7", "unknown.localhost"])
 def test_healthz_answers_on_any_host_without_touching_the_database(world, host):
     with CaptureQueriesContext(connection) as queries:
-        response = client_for(host).get("/healthz", HTTP_HOST=host) if host != "10.0.0.7" else \
-            client_for("127.0.0.1").get("/healthz")
+        response = (
+            client_for(host).get("/healthz", HTTP_HOST=host)
+            if host != "10.0.0.7"
+            else client_for("127.0.0.1").get("/healthz")
+        )
     assert response.status_code == 200 and response.json() == {"status": "ok"}
     assert len(queries) == 0
 
@@ -55,8 +58,9 @@ def test_logs_are_json_with_tenant_and_request_id(world):
     logger = logging.getLogger("django.request")
     logger.addHandler(probe)
     try:
-        client_for(world.a, world.a.owner_token).get("/api/v1/no-such-endpoint/",
-                                                     HTTP_X_REQUEST_ID="req-42")
+        client_for(world.a, world.a.owner_token).get(
+            "/api/v1/no-such-endpoint/", HTTP_X_REQUEST_ID="req-42"
+        )
     finally:
         logger.removeHandler(probe)
     record = json.loads(stream.getvalue().splitlines()[-1])
@@ -67,27 +71,49 @@ def test_logs_are_json_with_tenant_and_request_id(world):
 
 def test_production_settings_pass_check_deploy():
     env = {k: v for k, v in os.environ.items() if k not in ("CRM_TESTING", "DJANGO_DEBUG")}
-    env.update(DJANGO_SECRET_KEY="x" * 30 + "-production-secret-" + "y" * 30,
-               DJANGO_ALLOWED_HOSTS=".crm.example.com", CRM_BASE_DOMAIN="crm.example.com")
+    env.update(
+        DJANGO_SECRET_KEY="x" * 30 + "-production-secret-" + "y" * 30,
+        DJANGO_ALLOWED_HOSTS=".crm.example.com",
+        CRM_BASE_DOMAIN="crm.example.com",
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CRM_TESTING", "DJANGO_DEBUG", "DJANGO_SECRET_KEY")}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CRM_TESTING", "DJANGO_DEBUG", "DJANGO_SECRET_KEY")
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
 
 
 def test_openapi_documents_the_company_api_with_bearer_tokens(world):
     schema = client_for(world.a).get("/api/schema/?format=json").json()
-    assert {"/api/v1/me/", "/api/v1/users/", "/api/v1/teams/", "/api/v1/tokens/",
-            "/api/v1/invitations/"} <= set(schema["paths"])
+    assert {
+        "/api/v1/me/",
+        "/api/v1/users/",
+        "/api/v1/teams/",
+        "/api/v1/tokens/",
+        "/api/v1/invitations/",
+    } <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     docs = client_for(world.a).get("/api/docs/")
     assert docs.status_code == 200 and b"cdn.jsdelivr" not in docs.content
@@ -125,17 +151,25 @@ def test_domain_change_invalidates_the_host_cache(world):
     host_cache.clear_local()
 
 
-@pytest.mark.parametrize(("status", "read", "write"), [
-    ("trial", 200, 201), ("active", 200, 201), ("past_due", 200, 201),
-    ("read_only", 200, 403), ("suspended", 403, 403), ("cancelled", 403, 403),
-])
+@pytest.mark.parametrize(
+    ("status", "read", "write"),
+    [
+        ("trial", 200, 201),
+        ("active", 200, 201),
+        ("past_due", 200, 201),
+        ("read_only", 200, 403),
+        ("suspended", 403, 403),
+        ("cancelled", 403, 403),
+    ],
+)
 def test_lifecycle_state_decides_what_a_company_can_do(world, status, read, write):
     Tenant.objects.filter(pk=world.b.tenant.pk).update(status=status)
     host_cache.clear_local()
     client = client_for(world.b, world.b.owner_token)
     assert client.get("/api/v1/me/").status_code == read
-    created = client.post("/api/v1/teams/", {"name": f"team while {status}"},
-                          content_type="application/json")
+    created = client.post(
+        "/api/v1/teams/", {"name": f"team while {status}"}, content_type="application/json"
+    )
     assert created.status_code == write
     if write == 403:
         assert created.json()["error"]["code"] in ("read_only", "suspended")
@@ -151,8 +185,11 @@ def test_translations_are_complete_and_compiled():
         mo = po.with_suffix(".mo")
         assert mo.exists(), f"run make messages: {mo} is missing"
         catalog = gettext.GNUTranslations(mo.open("rb"))
-        untranslated = subprocess.run(["msgattrib", "--untranslated", "--no-obsolete", str(po)],
-                                      capture_output=True, text=True)
+        untranslated = subprocess.run(
+            ["msgattrib", "--untranslated", "--no-obsolete", str(po)],
+            capture_output=True,
+            text=True,
+        )
         if untranslated.returncode == 0:  # gettext tools present
             assert "msgid" not in untranslated.stdout, f"untranslated strings in {po}"
         assert catalog.gettext("Sign in") != "Sign in"

@@ -9,13 +9,20 @@ pytestmark = pytest.mark.django_db
 
 
 def _signup(**overrides):
-    body = {"company_name": "Acme 株式会社", "subdomain": "acme", "email": "boss@acme.example.com",
-            "password": PASSWORD, **overrides}
+    body = {
+        "company_name": "Acme 株式会社",
+        "subdomain": "acme",
+        "email": "boss@acme.example.com",
+        "password": PASSWORD,
+        **overrides,
+    }
     return public_client().post("/api/v1/signup/", body, content_type="application/json")
 
 
 def test_api_signup_claims_a_pooled_schema_and_returns_a_working_token(world):
-    pooled_before = set(Tenant.objects.filter(status="pooled").values_list("schema_name", flat=True))
+    pooled_before = set(
+        Tenant.objects.filter(status="pooled").values_list("schema_name", flat=True)
+    )
     response = _signup(company_name="北京示例科技有限公司", subdomain="beijing-demo")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -38,29 +45,32 @@ def test_api_signup_claims_a_pooled_schema_and_returns_a_working_token(world):
         assert len(token.key_hash) == 64
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"company_name": ""}, "company_name"),
-    ({"subdomain": "ab"}, "subdomain"),
-    ({"subdomain": "a" * 31}, "subdomain"),
-    ({"subdomain": "acme corp"}, "subdomain"),
-    ({"subdomain": "ac.me"}, "subdomain"),
-    ({"subdomain": "ac--me"}, "subdomain"),
-    ({"subdomain": "株式会社"}, "subdomain"),
-    ({"subdomain": "-acme"}, "subdomain"),
-    ({"subdomain": "acme-"}, "subdomain"),
-    ({"subdomain": "ac_me"}, "subdomain"),
-    ({"subdomain": "www"}, "subdomain"),
-    ({"subdomain": "api"}, "subdomain"),
-    ({"subdomain": "admin"}, "subdomain"),
-    ({"subdomain": "app"}, "subdomain"),
-    ({"subdomain": "static"}, "subdomain"),
-    ({"subdomain": "mail"}, "subdomain"),
-    ({"email": "not-an-email"}, "email"),
-    ({"email": ""}, "email"),
-    ({"password": "short"}, "password"),
-    ({"password": "1234567890123"}, "password"),
-    ({"password": "password123"}, "password"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"company_name": ""}, "company_name"),
+        ({"subdomain": "ab"}, "subdomain"),
+        ({"subdomain": "a" * 31}, "subdomain"),
+        ({"subdomain": "acme corp"}, "subdomain"),
+        ({"subdomain": "ac.me"}, "subdomain"),
+        ({"subdomain": "ac--me"}, "subdomain"),
+        ({"subdomain": "株式会社"}, "subdomain"),
+        ({"subdomain": "-acme"}, "subdomain"),
+        ({"subdomain": "acme-"}, "subdomain"),
+        ({"subdomain": "ac_me"}, "subdomain"),
+        ({"subdomain": "www"}, "subdomain"),
+        ({"subdomain": "api"}, "subdomain"),
+        ({"subdomain": "admin"}, "subdomain"),
+        ({"subdomain": "app"}, "subdomain"),
+        ({"subdomain": "static"}, "subdomain"),
+        ({"subdomain": "mail"}, "subdomain"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": ""}, "email"),
+        ({"password": "short"}, "password"),
+        ({"password": "1234567890123"}, "password"),
+        ({"password": "password123"}, "password"),
+    ],
+)
 def test_bad_signup_input_names_the_field_and_creates_nothing(world, overrides, field):
     tenants_before = Tenant.objects.count()
     response = _signup(**overrides)
@@ -73,8 +83,12 @@ def test_bad_signup_input_names_the_field_and_creates_nothing(world, overrides, 
 
 def test_all_bad_fields_are_reported_together(world):
     response = _signup(company_name="", subdomain="x", email="nope", password="1")
-    assert set(response.json()["error"]["fields"]) == {"company_name", "subdomain", "email",
-                                                      "password"}
+    assert set(response.json()["error"]["fields"]) == {
+        "company_name",
+        "subdomain",
+        "email",
+        "password",
+    }
 
 
 def test_subdomain_is_normalised_to_lowercase(world):
@@ -90,9 +104,15 @@ def test_taken_subdomain_is_a_400(world):
 
 
 def test_web_signup_hands_the_login_over_to_the_company_host_once(world):
-    response = public_client().post("/", {
-        "company_name": "Handover Co", "subdomain": "handover-co",
-        "email": "owner@handover.example.com", "password": PASSWORD})
+    response = public_client().post(
+        "/",
+        {
+            "company_name": "Handover Co",
+            "subdomain": "handover-co",
+            "email": "owner@handover.example.com",
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 302
     target = response["Location"]
     assert target.startswith("http://handover-co.localhost")
@@ -111,8 +131,9 @@ def test_web_signup_hands_the_login_over_to_the_company_host_once(world):
 
 
 def test_web_signup_shows_field_errors(world):
-    response = public_client().post("/", {"company_name": "X", "subdomain": "www",
-                                          "email": "bad", "password": "1"})
+    response = public_client().post(
+        "/", {"company_name": "X", "subdomain": "www", "email": "bad", "password": "1"}
+    )
     assert response.status_code == 200
     form = response.context["form"]
     assert {"subdomain", "email", "password"} <= set(form.errors)

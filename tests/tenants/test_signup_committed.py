@@ -21,8 +21,12 @@ def test_empty_pool_falls_back_to_background_provisioning(world, committed, cele
         cursor.execute("BEGIN")
         cursor.execute("SELECT id FROM tenants_tenant WHERE status = 'pooled' FOR UPDATE")
     try:
-        result = tenant_signup(company_name="Slow Start", subdomain="slow-start",
-                               email="owner@slow.example.com", password=PASSWORD)
+        result = tenant_signup(
+            company_name="Slow Start",
+            subdomain="slow-start",
+            email="owner@slow.example.com",
+            password=PASSWORD,
+        )
     finally:
         with holder.cursor() as cursor:
             cursor.execute("ROLLBACK")
@@ -60,8 +64,12 @@ def test_concurrent_signups_for_one_subdomain_exactly_one_wins(world, committed)
     def attempt(index):
         try:
             barrier.wait()
-            tenant_signup(company_name=f"Racer {index}", subdomain="race-winner",
-                          email=f"owner{index}@race.example.com", password=PASSWORD)
+            tenant_signup(
+                company_name=f"Racer {index}",
+                subdomain="race-winner",
+                email=f"owner{index}@race.example.com",
+                password=PASSWORD,
+            )
             outcomes.append("won")
         except Exception as exc:  # noqa: BLE001
             outcomes.append(exc)
@@ -89,6 +97,9 @@ def _orphan_schemas() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")
         schemas = {row[0] for row in cursor.fetchall()}
-    rows = set(Tenant.objects.exclude(schema_name="public").exclude(status="provisioning")
-               .values_list("schema_name", flat=True)) - {"tenant_template"}
+    rows = set(
+        Tenant.objects.exclude(schema_name="public")
+        .exclude(status="provisioning")
+        .values_list("schema_name", flat=True)
+    ) - {"tenant_template"}
     return schemas ^ rows

@@ -26,16 +26,22 @@ class Command(BaseCommand):
         connection.set_schema_to_public()
         public, _ = Tenant.objects.get_or_create(
             schema_name=settings.PUBLIC_SCHEMA_NAME,
-            defaults={"name": "Public", "status": Tenant.Status.ACTIVE})
-        Domain.objects.get_or_create(domain=settings.CRM_BASE_DOMAIN,
-                                     defaults={"tenant": public, "is_primary": True})
+            defaults={"name": "Public", "status": Tenant.Status.ACTIVE},
+        )
+        Domain.objects.get_or_create(
+            domain=settings.CRM_BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
+        )
         if not User.objects.filter(email=operator_email).exists():
             User.objects.create_superuser(operator_email, operator_password, full_name="Operator")
         built = pool_refill()
         self.stdout.write(f"Tenant pool ready ({built} schemas built).")
         base = f"{settings.CRM_PUBLIC_SCHEME}://{settings.CRM_BASE_DOMAIN}:{port}"
-        lines = ["", "CRM is starting.", f"  Public site (signup):  {base}/",
-                 f"  Operator admin:        {base}/admin/  ({operator_email} / {operator_password})"]
+        lines = [
+            "",
+            "CRM is starting.",
+            f"  Public site (signup):  {base}/",
+            f"  Operator admin:        {base}/admin/  ({operator_email} / {operator_password})",
+        ]
         if not no_demo:
             demo, _created = demo_tenant_ensure(password=password)
             lines.append(f"  Demo company:          {demo.url}/  ({DEMO_OWNER_EMAIL} / {password})")
