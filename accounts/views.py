@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm_platform.kernel.forms import form_add_errors
+
 from . import selectors, services
 from .models import Invitation, Team, User
 from .permissions import page_permission
@@ -30,16 +32,6 @@ class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label=gettext_lazy("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True})
     )
-
-
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for message in errors:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 def handover(request):
@@ -90,7 +82,7 @@ def invitation_accept(request, token):
         try:
             user = services.invitation_accept(invitation=invitation, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("home")
@@ -150,7 +142,7 @@ def user_list(request):
                     invited_by=request.user,
                 )
             except ValidationError as exc:
-                _apply_errors(invite_form, exc)
+                form_add_errors(invite_form, exc)
             else:
                 messages.success(
                     request,
@@ -225,7 +217,7 @@ def team_list(request):
             try:
                 services.team_save(**form.cleaned_data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_add_errors(form, exc)
             else:
                 messages.success(request, _("Team created."))
                 return redirect("settings:teams")
@@ -265,7 +257,7 @@ def token_list(request):
                 user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             form = TokenForm()
     return render(

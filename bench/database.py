@@ -39,23 +39,16 @@ def recreate(database_url: str) -> str:
 
 def bootstrap() -> None:
     """Migrate and create the public tenant and its Domain, as `manage.py bootstrap` does."""
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
-    from tenants.models import Domain, Tenant
+    from tenants.services import public_site_ensure
 
     if connection.settings_dict["NAME"] != BENCH_DATABASE:
         raise RuntimeError(f"refusing to set up {connection.settings_dict['NAME']!r}")
     call_command("migrate_schemas", interactive=False, verbosity=0)
     connection.set_schema_to_public()
-    public, _created = Tenant.objects.get_or_create(
-        schema_name=settings.PUBLIC_SCHEMA_NAME,
-        defaults={"name": "Public", "status": Tenant.Status.ACTIVE},
-    )
-    Domain.objects.get_or_create(
-        domain=settings.CRM_BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
-    )
+    public_site_ensure()
 
 
 def server_version() -> str:

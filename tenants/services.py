@@ -225,6 +225,18 @@ def tenant_provision(*, tenant_id: int) -> Tenant | None:
     return tenant
 
 
+def public_site_ensure() -> Tenant:
+    """The public schema's tenant row and host (CRM_BASE_DOMAIN): signup and admin live there."""
+    public, _created = Tenant.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME,
+        defaults={"name": "Public", "status": Tenant.Status.ACTIVE},
+    )
+    Domain.objects.get_or_create(
+        domain=settings.CRM_BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
+    )
+    return public
+
+
 def tenant_set_status(
     *, tenant: Tenant, status: str, trial_ends_at: datetime | None = None
 ) -> Tenant:

@@ -7,6 +7,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tokens import handover_token
+from crm_platform.kernel.forms import form_add_errors
 
 from .services import tenant_signup
 
@@ -46,9 +47,7 @@ def signup(request):
         try:
             result = tenant_signup(**form.cleaned_data, language=get_language() or "")
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                for message in messages:
-                    form.add_error(field if field in form.fields else None, message)
+            form_add_errors(form, exc)
         else:
             token = handover_token(schema_name=result.tenant.schema_name, email=result.owner_email)
             handover = reverse("accounts:handover", urlconf=settings.ROOT_URLCONF)

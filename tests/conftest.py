@@ -106,17 +106,14 @@ def django_db_setup(django_test_environment, django_db_blocker):
     run against the developer's database.)"""
     from django.test.utils import setup_databases, teardown_databases
 
-    from tenants.models import Domain, Tenant
     from tenants.provisioning import pool_refill
+    from tenants.services import public_site_ensure
 
     with django_db_blocker.unblock():
         db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         connection.set_schema_to_public()
-        public = Tenant.objects.create(
-            schema_name="public", name="Public", status=Tenant.Status.ACTIVE
-        )
-        Domain.objects.create(domain=settings.CRM_BASE_DOMAIN, tenant=public, is_primary=True)
+        public_site_ensure()
         pool_refill(target=2)
     yield
     with django_db_blocker.unblock():

@@ -7,8 +7,8 @@ from django.db import connection
 
 from accounts.models import User
 from tenants.demo import DEMO_OWNER_EMAIL, demo_tenant_ensure
-from tenants.models import Domain, Tenant
 from tenants.provisioning import pool_refill
+from tenants.services import public_site_ensure
 
 
 class Command(BaseCommand):
@@ -24,13 +24,7 @@ class Command(BaseCommand):
         operator_password = os.environ.get("CRM_OPERATOR_PASSWORD", password)
         call_command("migrate_schemas", interactive=False, verbosity=0)
         connection.set_schema_to_public()
-        public, _ = Tenant.objects.get_or_create(
-            schema_name=settings.PUBLIC_SCHEMA_NAME,
-            defaults={"name": "Public", "status": Tenant.Status.ACTIVE},
-        )
-        Domain.objects.get_or_create(
-            domain=settings.CRM_BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
-        )
+        public_site_ensure()
         if not User.objects.filter(email=operator_email).exists():
             User.objects.create_superuser(operator_email, operator_password, full_name="Operator")
         built = pool_refill()
