@@ -140,16 +140,23 @@ class ProcessGroup:
                 proc.wait()
 
 
-def _raise_on_sigterm() -> None:
+def _stop_on_signals() -> None:
+    """Ctrl-C, SIGTERM and a closed terminal all stop everything we started.
+
+    SIGINT is installed explicitly: a process started in the background inherits it
+    ignored, and Python would then never raise KeyboardInterrupt.
+    """
+
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
 
 
 def run_command(argv: list[str]) -> int:
     group = ProcessGroup()
-    _raise_on_sigterm()
+    _stop_on_signals()
     with services():
         try:
             return group.start(argv[0], argv).wait()
@@ -166,7 +173,7 @@ def run_stack() -> int:
     port = os.environ.get("PORT", "8000")
     os.environ.setdefault("DJANGO_DEBUG", "true")
     group = ProcessGroup()
-    _raise_on_sigterm()
+    _stop_on_signals()
     with services():
         try:
             setup = group.start("setup", [*manage, "bootstrap", "--port", port])

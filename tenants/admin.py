@@ -5,6 +5,20 @@ from .models import Domain, Tenant
 from .services import tenant_set_status
 
 
+class LifecycleStatusFilter(admin.SimpleListFilter):
+    """Company states only: the template and pool are internal."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        internal = (Tenant.Status.TEMPLATE, Tenant.Status.POOLED)
+        return [(value, label) for value, label in Tenant.Status.choices if value not in internal]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
@@ -15,7 +29,7 @@ class TenantAdmin(admin.ModelAdmin):
     """The operators' view of companies (the full console comes with billing)."""
 
     list_display = ["name", "subdomain", "status", "trial_ends_at", "created_at", "schema_name"]
-    list_filter = ["status"]
+    list_filter = [LifecycleStatusFilter]
     search_fields = ["name", "subdomain", "schema_name", "domains__domain"]
     readonly_fields = ["schema_name", "created_at", "updated_at"]
     fields = [

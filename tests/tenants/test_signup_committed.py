@@ -1,4 +1,5 @@
-"""Signup paths that need committed data: the race, and the empty-pool fallback."""
+"""Provisioning paths that need committed data: the signup race, the empty-pool
+fallback, and a deploy's new migrations reaching the template snapshot."""
 
 import threading
 import time
@@ -7,7 +8,8 @@ from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from tenants.models import Tenant
+from tenants import provisioning
+from tenants.models import TEMPLATE_SCHEMA_NAME, TemplateSnapshot, Tenant
 from tenants.provisioning import pool_refill
 from tenants.services import tenant_signup
 from tests.conftest import PASSWORD, client_for
@@ -103,3 +105,28 @@ def _orphan_schemas() -> set[str]:
         .values_list("schema_name", flat=True)
     ) - {"tenant_template"}
     return schemas ^ rows
+
+
+def test_new_migrations_produce_a_new_snapshot(world, committed):
+    """A deploy adds migrations: migrate_schemas applies them to the template, and the
+    next schema built replays the new state rather than a stale snapshot."""
+    before = TemplateSnapshot.objects.get().fingerprint
+    fake = ("crm_core", "9999_pretend_deploy")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TEMPLATE_SCHEMA_NAME}.django_migrations (app, name, applied) "
+            "VALUES (%s, %s, now())",
+            fake,
+        )
+    try:
+        sql = provisioning.template_sql()
+        snapshot = TemplateSnapshot.objects.get()
+        assert snapshot.fingerprint != before
+        assert "9999_pretend_deploy" in sql
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {TEMPLATE_SCHEMA_NAME}.django_migrations WHERE name = %s", [fake[1]]
+            )
+        provisioning.template_sql()
+    assert TemplateSnapshot.objects.get().fingerprint == before
