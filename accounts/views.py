@@ -168,6 +168,7 @@ def user_list(request):
 @page_permission(Perm.MANAGE_USERS)
 @require_POST
 def user_update(request, pk):
+    """Change one colleague; htmx gets the updated table row back, a plain form a redirect."""
     user = get_object_or_404(User, pk=pk)
     action = request.POST.get("action")
     try:
@@ -176,16 +177,30 @@ def user_update(request, pk):
         else:
             form = UserEditForm(request.POST)
             if not form.is_valid():
-                raise ValidationError(form.errors.get_json_data())
+                raise ValidationError([m for errors in form.errors.values() for m in errors])
             services.user_update(
                 user=user,
                 actor=request.user,
                 role=form.cleaned_data["role"],
                 team=form.cleaned_data["team"],
             )
-        messages.success(request, _("Saved changes to %(name)s.") % {"name": user})
+        message, kind = _("Saved changes to %(name)s.") % {"name": user}, "success"
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        message, kind = " ".join(exc.messages), "error"
+    if request.htmx:
+        return render(
+            request,
+            "accounts/users.html#user-row",
+            {
+                "person": selectors.user_list().get(pk=pk),
+                "can_manage": True,
+                "teams": Team.objects.all(),
+                "roles": Role.choices,
+                "row_message": message,
+                "row_message_kind": kind,
+            },
+        )
+    (messages.success if kind == "success" else messages.error)(request, message)
     return redirect("settings:users")
 
 

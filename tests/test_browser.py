@@ -7,9 +7,13 @@ Locally these tests are skipped when Chromium is missing; CI sets CRM_REQUIRE_BR
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
 
+from accounts.models import User
 from tests.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,6 +36,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def _in_company(tenant, work):
+    """Database work from a browser test: Playwright's sync API runs an event loop in this
+    thread, where Django refuses synchronous queries, so the work runs in another thread."""
+
+    def run():
+        try:
+            with tenant_context(tenant):
+                return work()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +110,8 @@ def test_signup_errors_are_shown_next_to_the_fields(page, live_web, committed):
 
 
 def test_owner_invites_a_colleague_and_switches_language(page, live_web, world, committed):
+    colleague = _in_company(world.a.tenant, lambda: User.objects.create_user(
+        "role-change@alpha.example.com", PASSWORD))
     host = world.a.host
     page.goto(live_web.url(host, "/accounts/login/"))
     page.fill("#id_username", world.a.owner_email)
@@ -103,6 +124,18 @@ def test_owner_invites_a_colleague_and_switches_language(page, live_web, world, 
     page.click("#invite-form button[type=submit]")
     assert "Invitation sent" in page.locator(".flash").inner_text()
     assert page.locator("td", has_text="colleague-browser@example.com").is_visible()
+
+    # Change a colleague's role in place (htmx swaps the row; no page load).
+    row = page.locator("tr", has_text=colleague.email)
+    page.evaluate("window.__no_reload = true")
+    row.locator("select[name=role]").select_option("manager")
+    row.locator("button", has_text="Save").click()
+    status = page.locator("tr", has_text=colleague.email).locator(".row-message")
+    status.wait_for()
+    assert "Saved" in status.inner_text()
+    assert page.evaluate("window.__no_reload") is True
+    role = _in_company(world.a.tenant, lambda: User.objects.get(pk=colleague.pk).role)
+    assert role == "manager"
 
     with page.expect_navigation():
         page.select_option("#language-select", "zh-hans")

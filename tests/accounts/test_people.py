@@ -294,3 +294,27 @@ def test_language_preference_is_saved_and_used(world):
     assert 'lang="ja"' in web.get("/").content.decode()  # the saved preference, no cookie
     unsafe = web.post("/i18n/language/", {"language": "zh-hans", "next": "https://evil.example"})
     assert unsafe["Location"] == "/"
+
+
+def test_inline_row_update_with_htmx_returns_only_that_row(world):
+    person = _user(world.a, "inline@alpha.example.com")
+    web = signed_in(world.a, world.a.owner_email)
+    response = web.post(
+        f"/settings/users/{person.pk}/",
+        {"role": "service_agent", "team": world.a.team_id},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.strip().startswith(f'<tr id="user-{person.pk}"')
+    assert "<html" not in html and 'value="service_agent" selected' in html
+    assert "row-message success" in html
+    with tenant_context(world.a.tenant):
+        person.refresh_from_db()
+        assert person.role == "service_agent" and person.team_id == world.a.team_id
+    # An invalid change comes back in the row as an error, and changes nothing.
+    owner_id = web.get("/api/v1/me/").json()["user"]["id"]
+    refused = web.post(
+        f"/settings/users/{owner_id}/", {"action": "deactivate"}, HTTP_HX_REQUEST="true"
+    )
+    assert "row-message error" in refused.content.decode()
