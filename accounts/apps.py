@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from crm_platform.outbox import handlers
 
-        from .emails import send_invitation_email
+        from .emails import send_invitation_email, send_password_reset_email
 
         handlers.register("user.invited", send_invitation_email)
+        handlers.register("user.password_reset_requested", send_password_reset_email)

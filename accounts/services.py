@@ -204,6 +204,22 @@ def user_update(
     return user
 
 
+def password_reset_request(*, users) -> None:
+    """Queue a reset e-mail for each of `users` (the form found them by e-mail).
+
+    The link is made when the e-mail is sent: Django's reset tokens derive from the
+    user's current state, so nothing secret is stored in the outbox.
+    """
+    with transaction.atomic():
+        for user in users:
+            outbox_record(
+                event_type="user.password_reset_requested",
+                aggregate_type="user",
+                aggregate_id=user.pk,
+                payload={},
+            )
+
+
 def user_set_language(*, user: User, language: str) -> User:
     if language in dict(settings.LANGUAGES) and user.language != language:
         user.language = language

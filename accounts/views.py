@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpResponseRedirect
@@ -26,6 +26,13 @@ from .models import Invitation, Team, User
 from .permissions import page_permission
 from .roles import Perm, Role, has_perm
 from .tokens import handover_load, invitation_link_load
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset form; the e-mail goes out through the outbox, not in the request."""
+
+    def save(self, **kwargs):
+        services.password_reset_request(users=self.get_users(self.cleaned_data["email"]))
 
 
 class EmailAuthenticationForm(AuthenticationForm):

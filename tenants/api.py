@@ -2,8 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from crm_platform.kernel.api import FailOpenScopedRateThrottle
 
 from .services import tenant_signup
 
@@ -35,7 +36,7 @@ class SignupApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "signup"
 
     @extend_schema(request=SignupInput, responses={201: SignupOutput})

@@ -110,8 +110,9 @@ def test_signup_errors_are_shown_next_to_the_fields(page, live_web, committed):
 
 
 def test_owner_invites_a_colleague_and_switches_language(page, live_web, world, committed):
-    colleague = _in_company(world.a.tenant, lambda: User.objects.create_user(
-        "role-change@alpha.example.com", PASSWORD))
+    colleague = _in_company(
+        world.a.tenant, lambda: User.objects.create_user("role-change@alpha.example.com", PASSWORD)
+    )
     host = world.a.host
     page.goto(live_web.url(host, "/accounts/login/"))
     page.fill("#id_username", world.a.owner_email)

@@ -1,13 +1,30 @@
-"""API plumbing shared by every app: pagination and the one error format.
+"""API plumbing shared by every app: pagination, throttling and the one error format.
 
 Errors are JSON `{"error": {"code", "message", "fields"}}` with the right status.
 """
 
+import logging
+
+import redis
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, throttling
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class FailOpenScopedRateThrottle(throttling.ScopedRateThrottle):
+    """Rate limits are counted in Redis; when it is unreachable, requests pass (logged)
+    rather than every signup failing: the other checks still hold."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except redis.RedisError:
+            logger.warning("throttle: cache unreachable, request allowed", exc_info=True)
+            return True
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -137,3 +137,17 @@ def test_web_signup_shows_field_errors(world):
     assert response.status_code == 200
     form = response.context["form"]
     assert {"subdomain", "email", "password"} <= set(form.errors)
+
+
+def test_signup_still_works_when_the_cache_is_unreachable(world, settings):
+    # The signup throttle counts in Redis; with Redis gone it lets the signup through.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response = _signup(subdomain="no-redis", email="owner@no-redis.example.com")
+    assert response.status_code == 201, response.content
