@@ -116,12 +116,18 @@ def language_switch(request):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=gettext_lazy("E-mail"))
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail"),
+        widget=forms.EmailInput(attrs={"placeholder": gettext_lazy("E-mail")}),
+    )
     role = forms.ChoiceField(
         label=gettext_lazy("Role"), choices=Role.choices, initial=Role.SALES_REP
     )
     team = forms.ModelChoiceField(
-        label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("No team"),
     )
 
 
