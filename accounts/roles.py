@@ -21,16 +21,68 @@ class Perm:
     USE_API_TOKENS = "accounts.use_api_tokens"
     MANAGE_SETTINGS = "accounts.manage_settings"
 
+    # CRM records (customers, contacts, leads, deals, activities). Which records a
+    # user sees is decided by VISIBILITY below; these say what they may do with them.
+    VIEW_RECORDS = "crm.view_records"
+    CHANGE_RECORDS = "crm.change_records"  # create, edit the records one can see
+    DELETE_RECORDS = "crm.delete_records"
+    REASSIGN_RECORDS = "crm.reassign_records"  # change owner / team of visible records
+    USE_POOL = "crm.use_pool"  # claim from and release to the public pool
+    MANAGE_POOL_RULES = "crm.manage_pool_rules"  # pool settings, assignment rules
+    MANAGE_PIPELINES = "crm.manage_pipelines"
+    IMPORT_RECORDS = "crm.import_records"
+    EXPORT_RECORDS = "crm.export_records"
+    MERGE_RECORDS = "crm.merge_records"
 
-_EVERYONE = {Perm.VIEW_USERS, Perm.USE_API_TOKENS}
+
+class Visibility(models.TextChoices):
+    """Which owned records a role sees (records in the public pool are seen by everyone
+    who may use the pool)."""
+
+    OWN = "own", _("own records")
+    TEAM = "team", _("own and team records")
+    ALL = "all", _("all records")
+
+
+VISIBILITY: dict[str, str] = {
+    Role.ADMIN: Visibility.ALL,
+    Role.MANAGER: Visibility.TEAM,
+    Role.SALES_REP: Visibility.OWN,
+    Role.SERVICE_AGENT: Visibility.ALL,
+    Role.READ_ONLY: Visibility.ALL,
+}
+
+_EVERYONE = {Perm.VIEW_USERS, Perm.USE_API_TOKENS, Perm.VIEW_RECORDS}  # read-only: no tokens
+_SELLERS = {*_EVERYONE, Perm.CHANGE_RECORDS, Perm.USE_POOL}
+_LEADERS = {
+    *_SELLERS,
+    Perm.REASSIGN_RECORDS,
+    Perm.DELETE_RECORDS,
+    Perm.MANAGE_POOL_RULES,
+    Perm.IMPORT_RECORDS,
+    Perm.EXPORT_RECORDS,
+    Perm.MERGE_RECORDS,
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset({*_EVERYONE, Perm.MANAGE_USERS, Perm.MANAGE_TEAMS, Perm.MANAGE_SETTINGS}),
-    Role.MANAGER: frozenset({*_EVERYONE, Perm.MANAGE_TEAMS}),
-    Role.SALES_REP: frozenset(_EVERYONE),
-    Role.SERVICE_AGENT: frozenset(_EVERYONE),
-    Role.READ_ONLY: frozenset({Perm.VIEW_USERS}),
+    Role.ADMIN: frozenset(
+        {
+            *_LEADERS,
+            Perm.MANAGE_USERS,
+            Perm.MANAGE_TEAMS,
+            Perm.MANAGE_SETTINGS,
+            Perm.MANAGE_PIPELINES,
+        }
+    ),
+    Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),
+    Role.SALES_REP: frozenset(_SELLERS),
+    Role.SERVICE_AGENT: frozenset({*_EVERYONE, Perm.CHANGE_RECORDS}),
+    Role.READ_ONLY: frozenset({Perm.VIEW_USERS, Perm.VIEW_RECORDS}),
 }
+
+
+def visibility_of(user) -> str:
+    return VISIBILITY.get(getattr(user, "role", ""), Visibility.OWN)
 
 
 def has_perm(user, perm: str) -> bool:

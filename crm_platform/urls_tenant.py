@@ -6,7 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import api as accounts_api
 from accounts import views as accounts_views
 from accounts.urls import settings_urlpatterns
-from crm_core import views as crm_views
+from crm_core import urls as crm_urls
+from crm_core.views import home as home_views
 
 api_v1 = [
     path("me/", accounts_api.MeApi.as_view(), name="api-me"),
@@ -20,10 +21,12 @@ api_v1 = [
     ),
     path("tokens/", accounts_api.TokenListApi.as_view(), name="api-tokens"),
     path("tokens/<int:pk>/", accounts_api.TokenDetailApi.as_view(), name="api-token"),
+    *crm_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
-    path("", crm_views.home, name="home"),
+    path("", home_views.home, name="home"),
+    path("", include("crm_core.urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", include((settings_urlpatterns, "settings"))),
     path("i18n/language/", accounts_views.language_switch, name="language_switch"),

@@ -95,8 +95,56 @@ def _make_company(subdomain: str, name: str) -> Company:
                 invited_by=rep,
             )
         company.rep_email, company.team_id = rep.email, team.pk
+        _make_crm_records(rows, owner=rep, team=team)
     connection.set_schema_to_public()
     return company
+
+
+def _make_crm_records(rows: int, *, owner, team) -> None:
+    """A few rows of every CRM model, owned by `owner` (more in A than in B)."""
+    from django.utils import timezone
+
+    from crm_core import models as crm
+    from crm_core.records import name_key, search_text
+
+    for index in range(rows):
+        region = crm.Region.objects.create(name=f"Region {index}")
+        customer = crm.Customer.objects.create(
+            name=f"Customer {index}",
+            name_key=name_key(f"Customer {index}"),
+            owner=owner,
+            team=team,
+            region=region,
+            search_text=search_text(f"Customer {index}"),
+        )
+        contact = crm.Contact.objects.create(
+            name=f"Contact {index}", customer=customer, owner=owner, team=team
+        )
+        crm.Lead.objects.create(name=f"Lead {index}", owner=owner, team=team)
+        pipeline = crm.Pipeline.objects.create(name=f"Pipeline {index}", position=index)
+        stage = crm.Stage.objects.create(pipeline=pipeline, name="Qualify", probability=10)
+        deal = crm.Deal.objects.create(
+            name=f"Deal {index}",
+            customer=customer,
+            contact=contact,
+            pipeline=pipeline,
+            stage=stage,
+            owner=owner,
+            team=team,
+        )
+        crm.Activity.objects.create(
+            kind="task", subject=f"Task {index}", assignee=owner, customer=customer, deal=deal
+        )
+        crm.Notification.objects.create(
+            user=owner, kind="task_due", title=f"Due {index}", dedupe_key=f"world-{index}"
+        )
+        crm.AssignmentRule.objects.create(name=f"Rule {index}", entity="lead", team=team)
+        crm.ImportJob.objects.create(
+            entity="customer", file_name="x.csv", file_data=b"", created_by=owner
+        )
+        crm.FieldChange.objects.create(
+            record_type="customer", record_id=customer.pk, field="owner", changed_at=timezone.now()
+        )
 
 
 @pytest.fixture(scope="session")

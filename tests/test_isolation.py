@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import ApiToken, Invitation, Team, User
+from crm_core import models as crm
 from tests.conftest import client_for, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +142,23 @@ def test_cache_entries_are_per_company(world):
         assert cache.get("isolation-probe") is None
 
 
-ID_MODELS = {"users": User, "teams": Team, "tokens": ApiToken, "invitations": Invitation}
+ID_MODELS = {
+    "users": User,
+    "teams": Team,
+    "tokens": ApiToken,
+    "invitations": Invitation,
+    "customers": crm.Customer,
+    "contacts": crm.Contact,
+    "leads": crm.Lead,
+    "deals": crm.Deal,
+    "pipelines": crm.Pipeline,
+    "stages": crm.Stage,
+    "activities": crm.Activity,
+    "notifications": crm.Notification,
+    "imports": crm.ImportJob,
+    "assignment-rules": crm.AssignmentRule,
+    "regions": crm.Region,
+}
 
 
 def _a_ids(world) -> dict:

@@ -1,4 +1,4 @@
-"""API plumbing shared by every app: pagination, throttling and the one error format.
+"""API plumbing shared by every app: throttling and the one error format.
 
 Errors are JSON `{"error": {"code", "message", "fields"}}` with the right status.
 """
@@ -9,7 +9,7 @@ import redis
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination, throttling
+from rest_framework import exceptions, throttling
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
@@ -25,12 +25,6 @@ class FailOpenScopedRateThrottle(throttling.ScopedRateThrottle):
         except redis.RedisError:
             logger.warning("throttle: cache unreachable, request allowed", exc_info=True)
             return True
-
-
-class Pagination(pagination.PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 def _flatten(detail) -> dict[str, list[str]]:

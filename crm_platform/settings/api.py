@@ -7,7 +7,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "crm_platform.kernel.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "crm_platform.kernel.pagination.CursorPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "crm_platform.kernel.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "crm_platform.kernel.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"signup": env.str("SIGNUP_RATE", default="30/minute")},
@@ -22,6 +26,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get explicit component names.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "crm_core.models.Customer.Kind",
+        "ActivityKindEnum": "crm_core.models.Activity.Kind",
+        "StageKindEnum": "crm_core.models.Stage.Kind",
+    },
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

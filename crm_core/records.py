@@ -1,0 +1,147 @@
+"""What every owned record (customer, contact, lead, deal) shares: who sees it, who may
+change it, its normalised keys, its field history and its outbox events.
+
+Services call these; nothing here is specific to one kind of record.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Team
+from accounts.roles import Perm, Visibility, has_perm, visibility_of
+from crm_platform.outbox.services import outbox_record
+
+from .models import FieldChange
+
+# --- visibility ----------------------------------------------------------------------
+
+
+def team_ids_led_by(user) -> list[int]:
+    """Teams whose records a manager sees: the teams they manage and their own team."""
+    ids = set(Team.objects.filter(manager=user).values_list("id", flat=True))
+    if user.team_id:
+        ids.add(user.team_id)
+    return sorted(ids)
+
+
+def visible_q(user, *, include_pool: bool = False) -> Q:
+    """The records `user` may see, as a filter on an owned-record queryset."""
+    scope = visibility_of(user)
+    if scope == Visibility.ALL:
+        return Q()
+    mine = Q(owner=user)
+    if scope == Visibility.TEAM:
+        mine |= Q(team_id__in=team_ids_led_by(user)) | Q(owner__team_id__in=team_ids_led_by(user))
+    if include_pool and has_perm(user, Perm.USE_POOL):
+        mine |= Q(owner__isnull=True)
+    return mine
+
+
+def visible(queryset: QuerySet, user, *, include_pool: bool = False) -> QuerySet:
+    if not has_perm(user, Perm.VIEW_RECORDS):
+        return queryset.none()
+    return queryset.filter(visible_q(user, include_pool=include_pool))
+
+
+def can_see(user, record, *, include_pool: bool = True) -> bool:
+    return visible(
+        type(record).objects.filter(pk=record.pk), user, include_pool=include_pool
+    ).exists()
+
+
+def ensure_can_change(user, record) -> None:
+    """Raise PermissionDenied unless `user` may edit `record` (which they can see)."""
+    if not has_perm(user, Perm.CHANGE_RECORDS) or not can_see(user, record, include_pool=False):
+        raise PermissionDenied
+
+
+# --- normalised keys -----------------------------------------------------------------
+
+_PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+_COMPANY_SUFFIXES = re.compile(
+    r"(有限责任公司|股份有限公司|有限公司|株式会社|有限会社|合同会社|"
+    r"\b(co|corp|corporation|inc|ltd|llc|gmbh|limited|company)\b)",
+    re.IGNORECASE,
+)
+
+
+def name_key(name: str) -> str:
+    """A name for duplicate detection: width-folded, lowercased, without punctuation and
+    common company suffixes ("株式会社テスト" and "テスト" match; "ACME Inc." and "acme")."""
+    text = unicodedata.normalize("NFKC", name or "").lower()
+    text = _COMPANY_SUFFIXES.sub("", text)
+    return _PUNCTUATION.sub("", text)[:200]
+
+
+def phone_key(phone: str) -> str:
+    """Digits only, without a leading international 00 / +; the last 11 digits compare."""
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", phone or ""))
+    return digits[-11:]
+
+
+def search_text(*parts: str | Iterable[str]) -> str:
+    """Lowercased, width-folded text of names, e-mails and phones (with digits-only
+    phones too, so "138 0013" finds "+86 138-0013-8000")."""
+    words: list[str] = []
+    for part in parts:
+        for value in [part] if isinstance(part, str) else list(part or ()):
+            if value:
+                folded = unicodedata.normalize("NFKC", value).lower()
+                words.append(folded)
+                digits = re.sub(r"\D", "", folded)
+                if len(digits) >= 5 and digits != folded:
+                    words.append(digits)
+    return " ".join(words)
+
+
+# --- history and events ----------------------------------------------------------------
+
+
+def snapshot(record: Model, fields: Iterable[str]) -> dict[str, str]:
+    return {
+        field: _display(getattr(record, f"{field}_id", getattr(record, field, None)))
+        for field in fields
+    }
+
+
+def _display(value) -> str:
+    return "" if value is None else str(value)[:200]
+
+
+def record_field_changes(
+    *, record_type: str, record: Model, before: dict[str, str], actor
+) -> list[str]:
+    """Write FieldChange rows for every key field that changed; returns their names."""
+    after = snapshot(record, before)
+    changed = [field for field in before if before[field] != after[field]]
+    now = timezone.now()
+    FieldChange.objects.bulk_create(
+        FieldChange(
+            record_type=record_type,
+            record_id=record.pk,
+            field=field,
+            old_value=before[field],
+            new_value=after[field],
+            changed_by=actor if getattr(actor, "pk", None) else None,
+            changed_at=now,
+        )
+        for field in changed
+    )
+    return changed
+
+
+def record_event(*, record_type: str, action: str, record: Model, payload: dict) -> None:
+    """`<record_type>.<action>` into the outbox, inside the caller's transaction."""
+    outbox_record(
+        event_type=f"{record_type}.{action}",
+        aggregate_type=record_type,
+        aggregate_id=record.pk,
+        payload={"id": record.pk, **payload},
+    )

@@ -1,0 +1,217 @@
+"""Writes on customers: create, update (with key-field history), delete, bulk."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.roles import Perm, has_perm
+
+from ..models import Customer
+from ..records import (
+    ensure_can_change,
+    name_key,
+    phone_key,
+    record_event,
+    record_field_changes,
+    search_text,
+    snapshot,
+)
+from .assignment import assignee_for
+
+# Fields a user may set; everything else is derived or bookkeeping.
+EDITABLE_FIELDS = (
+    "kind",
+    "name",
+    "industry",
+    "source",
+    "relationship_stage",
+    "lifecycle_stage",
+    "value_tier",
+    "is_key_account",
+    "email",
+    "phone",
+    "website",
+    "birthday",
+    "addresses",
+    "tags",
+    "notes",
+    "owner",
+    "team",
+    "region",
+)
+# Fields whose every change is kept in FieldChange (who, when, from, to).
+KEY_FIELDS = ("owner", "team", "relationship_stage", "value_tier", "is_key_account")
+ADDRESS_KEYS = {"kind", "line1", "line2", "city", "region", "postcode", "country"}
+
+
+def _clean(customer: Customer) -> None:
+    """Derived keys, then model validation; raises ValidationError naming the fields."""
+    errors: dict[str, list[str]] = {}
+    customer.name = (customer.name or "").strip()
+    customer.tags = sorted({t.strip() for t in customer.tags or [] if t and t.strip()})
+    if not isinstance(customer.addresses, list) or not all(
+        isinstance(a, dict) and set(a) <= ADDRESS_KEYS for a in customer.addresses
+    ):
+        errors["addresses"] = [
+            _("Each address is an object with: %(keys)s.")
+            % {"keys": ", ".join(sorted(ADDRESS_KEYS))}
+        ]
+    if customer.owner_id and not User.objects.filter(pk=customer.owner_id, is_active=True).exists():
+        errors["owner"] = [_("The owner must be an active user.")]
+    try:
+        customer.full_clean(
+            exclude=["owner", "team", "region", "created_by", "previous_owner", "addresses"]
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    customer.name_key = name_key(customer.name)
+    customer.phone_key = phone_key(customer.phone)
+    customer.search_text = search_text(customer.name, customer.email, customer.phone)
+
+
+def _apply(customer: Customer, data: dict, actor: User) -> None:
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
+    owner_changes = "owner" in data and data["owner"] != customer.owner
+    team_changes = "team" in data and data["team"] != customer.team
+    if (
+        (owner_changes or team_changes)
+        and customer.pk
+        and not has_perm(actor, Perm.REASSIGN_RECORDS)
+    ):
+        raise PermissionDenied
+    for field, value in data.items():
+        setattr(customer, field, value)
+
+
+@transaction.atomic
+def customer_create(*, actor: User, data: dict) -> Customer:
+    """A new customer. An explicit owner (None: into the public pool) needs the right to
+    reassign, unless it is the creator; otherwise a rep owns what they create, and for
+    leaders the assignment rules decide, falling back to the creator."""
+    if not has_perm(actor, Perm.CHANGE_RECORDS):
+        raise PermissionDenied
+    may_assign = has_perm(actor, Perm.REASSIGN_RECORDS)
+    if "owner" in data and data["owner"] != actor and not may_assign:
+        raise PermissionDenied
+    customer = Customer(created_by=actor)
+    _apply(customer, data, actor)
+    if "owner" not in data:
+        region = data.get("region")
+        customer.owner = (
+            may_assign and assignee_for(entity="customer", region_id=region.pk if region else None)
+        ) or actor
+    if customer.team_id is None and customer.owner_id:
+        customer.team_id = customer.owner.team_id
+    _clean(customer)
+    customer.save()
+    record_event(
+        record_type="customer",
+        action="created",
+        record=customer,
+        payload=customer_payload(customer),
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor: User, data: dict) -> Customer:
+    ensure_can_change(actor, customer)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = snapshot(customer, KEY_FIELDS)
+    _apply(customer, data, actor)
+    _clean(customer)
+    customer.save()
+    changed = record_field_changes(
+        record_type="customer", record=customer, before=before, actor=actor
+    )
+    record_event(
+        record_type="customer",
+        action="updated",
+        record=customer,
+        payload={**customer_payload(customer), "changed": sorted(data)},
+    )
+    if "owner" in changed:
+        record_event(
+            record_type="customer",
+            action="owner_changed",
+            record=customer,
+            payload={"from": before["owner"] or None, "to": customer.owner_id},
+        )
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, actor: User) -> None:
+    ensure_can_change(actor, customer)
+    if not has_perm(actor, Perm.DELETE_RECORDS):
+        raise PermissionDenied
+    if customer.deals.exists():
+        raise ValidationError(_("This customer has deals; close or move them first."))
+    record_event(
+        record_type="customer", action="deleted", record=customer, payload={"name": customer.name}
+    )
+    customer.delete()
+
+
+def customer_bulk_save(*, actor: User, items: list[dict]) -> list[Customer]:
+    """Create (no "id") or update (with "id") up to 100 customers, all or nothing.
+
+    Errors come back keyed by position and field: {"3.email": [...]}.
+    """
+    if len(items) > 100:
+        raise ValidationError({"items": [_("At most 100 records at once.")]})
+    saved, errors = [], {}
+    with transaction.atomic():
+        for index, item in enumerate(items):
+            item = dict(item)
+            pk = item.pop("id", None)
+            try:
+                with transaction.atomic():
+                    if pk is None:
+                        saved.append(customer_create(actor=actor, data=item))
+                    else:
+                        customer = Customer.objects.filter(pk=pk).first()
+                        if customer is None:
+                            raise ValidationError({"id": [_("Not found.")]})
+                        saved.append(customer_update(customer=customer, actor=actor, data=item))
+            except ValidationError as exc:
+                fields = (
+                    exc.message_dict
+                    if hasattr(exc, "error_dict")
+                    else {"non_field_errors": exc.messages}
+                )
+                errors.update({f"{index}.{field}": messages for field, messages in fields.items()})
+            except PermissionDenied:
+                errors[f"{index}.non_field_errors"] = [_("Not allowed.")]
+        if errors:
+            transaction.set_rollback(True)
+            raise ValidationError(errors)
+    return saved
+
+
+def customer_payload(customer: Customer) -> dict:
+    """The event payload: the record's standard fields as JSON values."""
+    return {
+        "name": customer.name,
+        "kind": customer.kind,
+        "email": customer.email,
+        "phone": customer.phone,
+        "industry": customer.industry,
+        "source": customer.source,
+        "relationship_stage": customer.relationship_stage,
+        "lifecycle_stage": customer.lifecycle_stage,
+        "value_tier": customer.value_tier,
+        "is_key_account": customer.is_key_account,
+        "owner_id": customer.owner_id,
+        "team_id": customer.team_id,
+        "region_id": customer.region_id,
+        "tags": customer.tags,
+    }
