@@ -64,6 +64,7 @@ class CustomerForm(forms.ModelForm):
     tags = forms.CharField(
         label=gettext_lazy("Tags"), required=False, help_text=gettext_lazy("Separate with commas.")
     )
+    website = forms.URLField(label=gettext_lazy("website"), required=False, assume_scheme="https")
 
     class Meta:
         model = Customer
@@ -78,7 +79,6 @@ class CustomerForm(forms.ModelForm):
             "is_key_account",
             "email",
             "phone",
-            "website",
             "birthday",
             "owner",
             "team",
