@@ -6,3 +6,8 @@ class CrmCoreConfig(AppConfig):
 
     name = "crm_core"
     verbose_name = "CRM"
+
+    def ready(self):
+        from . import handlers
+
+        handlers.register()

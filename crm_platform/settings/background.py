@@ -49,6 +49,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outbox.dispatch",
         "schedule": timedelta(seconds=env.int("OUTBOX_SWEEP_SECONDS", default=30)),
     },
+    # CRM: public-pool warnings and automatic returns; reminders (tasks, follow-ups,
+    # birthdays) into the notification centre. Both fan out to every live company.
+    "crm-pool-sweep": {
+        "task": "crm.pool_sweep",
+        "schedule": timedelta(minutes=env.int("CRM_POOL_SWEEP_MINUTES", default=15)),
+    },
+    "crm-reminders": {
+        "task": "crm.reminders_compute",
+        "schedule": timedelta(minutes=env.int("CRM_REMINDERS_MINUTES", default=15)),
+    },
     "tenant-pool-refill": {
         "task": "tenants.pool_refill",
         "schedule": timedelta(seconds=60),
