@@ -22,3 +22,4 @@ def shell(request):
         if is_company
         else {},
     }
+
