@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     _configure()
     from django.db import connection
 
-    from . import report, signup_schema, tenant_resolution
+    from . import crm_list, report, signup_schema, tenant_resolution
 
     setup_start = perf_counter_ns()
     database.bootstrap()
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
     sections = [
         signup_schema.run(signup_sizes, _progress),
         tenant_resolution.run(tenant_resolution.Sizes(), _progress),
+        crm_list.run(crm_list.Sizes(), _progress),
     ]
     duration_s = (perf_counter_ns() - start) / 1e9
     machine = {

@@ -1,5 +1,15 @@
 """Outbox handlers of the CRM, registered in CrmCoreConfig.ready()."""
 
+from crm_platform.outbox import handlers
+
+
+def send_notification_email(event) -> None:
+    """notification.created: e-mail it to its user (once; see notification_email_send)."""
+    from .services.reminders import notification_email_send
+
+    notification_email_send(notification_id=int(event.aggregate_id))
+
 
 def register() -> None:
     """Register the CRM's outbox handlers (areas add theirs here)."""
+    handlers.register("notification.created", send_notification_email)

@@ -1,6 +1,6 @@
 """The demo company `make run` creates, with sample people and teams.
 
-Later modules add their sample records (customers, deals...) in `demo_seed`.
+`demo_seed` creates the people, then the CRM's sample records (crm_core.demo).
 """
 
 from django.db import transaction
@@ -9,6 +9,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Team, User
 from accounts.roles import Role
 from accounts.services import team_save
+from crm_core.demo import demo_crm_seed
 
 from .models import Tenant
 from .services import tenant_signup
@@ -62,3 +63,5 @@ def demo_seed(tenant: Tenant, *, password: str) -> None:
             user = User.objects.create_user(email, password, full_name=name, role=role, team=team)
             if role == Role.MANAGER and team and team.manager is None:
                 team_save(team=team, name=team.name, manager=user)
+        # Customers, contacts, leads, deals and activities owned by the people above.
+        demo_crm_seed()

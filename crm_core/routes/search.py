@@ -1,4 +1,15 @@
 """Routes of the search area (see crm_core/routes/__init__.py)."""
 
-pages = []
-api = []
+from django.urls import path
+
+from ..api import search as api_views
+from ..views import search as page_views
+
+pages = [
+    path("search/", page_views.search_page, name="search"),
+]
+
+api = [
+    path("search/", api_views.SearchApi.as_view(), name="api-search"),
+    path("search/typeahead/", api_views.TypeaheadApi.as_view(), name="api-search-typeahead"),
+]

@@ -1,0 +1,482 @@
+"""Benchmark 3, "50-row list over HTTP": GET /api/v1/customers/?page_size=50 on a company
+with 200k customers, through a real gunicorn, against a reference that serves the same
+rows by raw SQL + orjson (bench/crm_list_app.py) from a second gunicorn with the same
+workers and threads.
+
+The company is signed up like any other; its customers are written with COPY, with the
+derived columns (name_key, phone_key, search_text) computed by the product's own helpers,
+all owned by the owner (an administrator: the list is not narrowed by visibility). Load
+comes from threads in this process using keep-alive connections; the two servers take
+turns in short rounds so that drift hits both alike. Measured twice: one client at a
+time (latency) and several at once (throughput of the two workers).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import http.client
+import os
+import pstats
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from time import perf_counter_ns
+
+import orjson
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from psycopg import sql
+
+from crm_core.records import name_key, phone_key, search_text
+from tenants.models import Tenant
+from tenants.provisioning import pool_refill
+from tenants.services import tenant_signup
+
+from .stats import Check, Ratio, Section, Series
+
+ROOT = Path(__file__).resolve().parent.parent
+# design.md: "50-row list <= 1.5x raw SQL + orjson; >= 500 req/s on 2 workers".
+RATIO_LIMIT = 1.5
+THROUGHPUT_TARGET = 500.0  # req/s
+SUBDOMAIN = "benchlist"
+PASSWORD = "Bench-list-password-2026"
+PATH = "/api/v1/customers/?page_size=50"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    customers: int = 200_000
+    workers: int = 2
+    threads: int = 2  # gthread threads per gunicorn worker
+    clients: int = 4  # concurrent keep-alive connections in the throughput rounds
+    rounds: int = 5  # per server and mode, interleaved
+    round_seconds: float = 2.0
+    warmup_seconds: float = 2.0
+    profile_requests: int = 300
+
+
+# --- the company and its customers ----------------------------------------------------
+
+_ZH = (["上海", "北京", "深圳", "杭州", "广州", "苏州", "成都", "南京"],
+       ["明华", "云帆", "精工", "华信", "海天", "新源", "瑞康", "智联", "绿源", "东方"],
+       ["贸易", "科技", "机械", "物流", "电子", "医疗", "食品"], "有限公司")  # fmt: skip
+_JA = (["東京", "大阪", "横浜", "京都", "神戸", "名古屋", "札幌", "福岡"],
+       ["サクラ", "ひかり", "みなと", "あおば", "やまと", "なにわ", "ふじ", "みらい"],
+       ["精工", "電機", "物流", "商事", "製作所", "フーズ", "薬品"], "株式会社")  # fmt: skip
+_EN = (["North", "Blue", "Red", "Silver", "Green", "Summit", "Harbor", "Pacific"],
+       ["wind", "rock", "field", "stone", "bridge", "wood", "lake", "point"],
+       ["Traders", "Logistics", "Software", "Health", "Foods", "Labs"], "Inc.")  # fmt: skip
+COPY_COLUMNS = (
+    "created_at", "updated_at", "kind", "name", "industry", "source", "relationship_stage",
+    "lifecycle_stage", "value_tier", "is_key_account", "email", "phone", "website",
+    "addresses", "tags", "notes", "name_key", "phone_key", "search_text", "owner_id",
+    "created_by_id", "last_activity_at",
+)  # fmt: skip
+
+
+def _company() -> tuple[Tenant, str]:
+    """A trial company signed up from the warm pool; returns it with the owner's token."""
+    connection.set_schema_to_public()
+    pool_refill(target=1)
+    result = tenant_signup(
+        company_name="Bench list 列表 一覧",
+        subdomain=SUBDOMAIN,
+        email=f"owner@{SUBDOMAIN}.example.com",
+        password=PASSWORD,
+    )
+    if result.tenant.status != Tenant.Status.TRIAL:
+        raise RuntimeError(f"bench company is {result.tenant.status}, not on a trial")
+    return result.tenant, result.api_token
+
+
+def _customer_rows(count: int, owner_id: int):
+    """`count` customers with Chinese, Japanese and English names; repeatable."""
+    rng = random.Random(3)  # noqa: S311 - sample data
+    now = timezone.now()
+    stages = ["potential", "target", "current", "lost"]
+    for index in range(count):
+        places, cores, trades, suffix = (_ZH, _JA, _EN)[index % 3]
+        core = f"{rng.choice(places)}{rng.choice(cores)}{rng.choice(trades)}"
+        if suffix == "株式会社":
+            name = f"{suffix}{core}{index}"
+        elif suffix == "Inc.":
+            core = f"{rng.choice(places)}{rng.choice(cores)} {rng.choice(trades)}"
+            name = f"{core} {index} {suffix}"
+        else:
+            name = f"{core}{index}{suffix}"
+        email = f"info{index}@c{index % 9973}.example.com"
+        phone = f"+86 138-{index // 10000:04d}-{index % 10000:04d}"
+        created = now - timedelta(days=400) + timedelta(seconds=index * 150)
+        yield (
+            created,
+            created,
+            "company",
+            name,
+            rng.choice(["manufacturing", "software", "retail", "logistics"]),
+            rng.choice(["website", "referral", "trade show"]),
+            stages[index % 4],
+            "stability",
+            "ABCD"[index % 4],
+            index % 50 == 0,
+            email,
+            phone,
+            "",
+            "[]",
+            ["vip"] if index % 10 == 0 else [],
+            "",
+            name_key(name),
+            phone_key(phone),
+            search_text(name, email, phone),
+            owner_id,
+            owner_id,
+            created + timedelta(days=rng.randint(0, 60)),
+        )
+
+
+def _fill(tenant: Tenant, count: int) -> float:
+    """COPY `count` customers into the company's schema; returns rows/s."""
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import User
+
+    with tenant_context(tenant):
+        owner_id = User.objects.get(is_owner=True).pk
+    table = sql.Identifier(tenant.schema_name, "crm_core_customer")
+    columns = sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+    start = perf_counter_ns()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)) as copy:
+            for row in _customer_rows(count, owner_id):
+                copy.write_row(row)
+        cursor.execute(sql.SQL("ANALYZE {}").format(table))
+    return count / ((perf_counter_ns() - start) / 1e9)
+
+
+# --- servers --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    label: str
+    port: int
+    proc: subprocess.Popen
+    log: Path
+
+
+def _start(label: str, app: str, sizes: Sizes, log_dir: Path) -> Server:
+    """gunicorn with `app`, on the bench database, as tests/conftest.py runs the product."""
+    port = _free_port()
+    log = log_dir / f"{label}.log"
+    env = dict(os.environ)  # DATABASE_URL already points at crm_bench
+    env.update(CRM_TESTING="1", LOG_FORMAT="text", LOG_LEVEL="WARNING")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(sizes.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(sizes.threads),
+            "--keep-alive",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return Server(label, port, proc, log)
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(f"{label} server did not start; see {log}")
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# --- load -----------------------------------------------------------------------------
+
+
+def _get(conn: http.client.HTTPConnection, headers: dict) -> bytes:
+    conn.request("GET", PATH, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"GET {PATH}: {response.status} {body[:300]!r}")
+    return body
+
+
+def _drive(server: Server, headers: dict, clients: int, seconds: float) -> tuple[list[int], float]:
+    """`clients` threads, each on one keep-alive connection, requesting until the
+    deadline; returns every request's latency (ns) and the wall time (s)."""
+    latencies: list[list[int]] = [[] for _ in range(clients)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(clients + 1)
+
+    def client(samples: list[int]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            _get(conn, headers)  # connect outside the timed part
+            barrier.wait()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                start = perf_counter_ns()
+                _get(conn, headers)
+                samples.append(perf_counter_ns() - start)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(samples,)) for samples in latencies]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.monotonic()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    if errors:
+        raise RuntimeError(f"{server.label}: {errors[0]}") from errors[0]
+    return [ns for samples in latencies for ns in samples], elapsed
+
+
+def _same_rows(product: bytes, reference: bytes) -> int:
+    """Both servers must return the same 50 rows with the same values."""
+    ours, theirs = orjson.loads(product), orjson.loads(reference)
+    if len(ours["results"]) != 50 or ours["results"] != theirs["results"]:
+        raise RuntimeError("the reference does not serve the product's rows")
+    if (ours["next"] is None) != (theirs["next"] is None):
+        raise RuntimeError("the reference's next link differs")
+    return len(ours["results"])
+
+
+@dataclass
+class _Load:
+    series: Series
+    requests: int = 0
+    seconds: float = 0.0
+
+    def add(self, samples: list[int], seconds: float) -> None:
+        for ns in samples:
+            self.series.add(ns)
+        self.requests += len(samples)
+        self.seconds += seconds
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else float("nan")
+
+
+# Where an in-process request spends its time: (label, file suffix, function).
+PROFILE_AREAS = (
+    ("token authentication", "accounts/authentication.py", "authenticate"),
+    ("list view (selector, paginator, rows)", "crm_core/api/customers.py", "get"),
+    ("SQL round trips (execute)", "psycopg/cursor.py", "execute"),
+    ("rows fetched and loaded", "psycopg/cursor.py", "fetchmany"),
+    ("timestamptz via Django's Python loader", "postgresql/psycopg_any.py", "load"),
+    ("ORM SQL compilation", "django/db/models/sql/compiler.py", "as_sql"),
+    ("JSON rendering (orjson)", "crm_platform/kernel/renderers.py", "render"),
+)
+
+
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, execute, sql_text, params, many, context):
+        self.statements.append(sql_text)
+        return execute(sql_text, params, many, context)
+
+
+def _statement_kind(text: str) -> str:
+    """'SET search_path' or 'SELECT <first table>'."""
+    table = re.search(r' FROM "?(\w+)', text)
+    return f"SELECT {table.group(1)}" if text.startswith("SELECT") and table else text[:15]
+
+
+def _profile(host: str, token: str, count: int) -> dict[str, object]:
+    """cProfile over `count` in-process requests (Django's test client, no HTTP): the
+    share of time per area, and the statements one request sends."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {token}")
+    try:
+        for _ in range(30):
+            client.get(PATH)
+        counter = _QueryCounter()
+        with connection.execute_wrapper(counter):
+            client.get(PATH)
+        start = perf_counter_ns()
+        for _ in range(count):
+            client.get(PATH)
+        plain_ms = (perf_counter_ns() - start) / 1e6 / count
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(count):
+            client.get(PATH)
+        profiler.disable()
+    finally:
+        connection.set_schema_to_public()
+    stats = pstats.Stats(profiler).stats  # {(file, line, function): (cc, nc, tt, ct, callers)}
+    total = sum(tt for _cc, _nc, tt, _ct, _callers in stats.values())
+    facts: dict[str, object] = {
+        "in_process_ms_per_request": round(plain_ms, 2),
+        "statements_per_request": len(counter.statements),
+        "statements": ", ".join(_statement_kind(text) for text in counter.statements),
+    }
+    for label, suffix, function in PROFILE_AREAS:
+        cumulative = sum(
+            ct
+            for (path, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.items()
+            if name == function and path.endswith(suffix)
+        )
+        facts[f"profile {label}"] = f"{100 * cumulative / total:.0f}%"
+    return facts
+
+
+def run(sizes: Sizes, progress) -> Section:
+    section = Section("crm_list", "Benchmark 3: 50-row customer list over HTTP")
+    progress(f"signing up the list company, COPY of {sizes.customers} customers")
+    tenant, token = _company()
+    copy_rps = _fill(tenant, sizes.customers)
+    connection.close()  # the servers get the database to themselves
+    host = f"{SUBDOMAIN}.{settings.CRM_BASE_DOMAIN}"
+    headers = {"Host": host, "Authorization": f"Bearer {token}", "Accept": "application/json"}
+    section.facts.update(
+        customers=sizes.customers,
+        copy_rows_per_s=round(copy_rps),
+        request=f"GET {PATH} (owner's token, Host {host})",
+        gunicorn=f"{sizes.workers} workers x {sizes.threads} threads (gthread), keep-alive",
+        load=f"1 and {sizes.clients} keep-alive clients in the bench process, "
+        f"{sizes.rounds} interleaved rounds of {sizes.round_seconds:g} s each",
+        cpus=os.cpu_count(),
+    )
+
+    modes = {"seq": 1, "load": sizes.clients}
+    loads = {
+        (target, mode): _Load(
+            Series(
+                f"{target}_{mode}",
+                f"{'product API' if target == 'product' else 'raw SQL + orjson'}, "
+                f"{clients} client{'s' if clients > 1 else ''}",
+            )
+        )
+        for mode, clients in modes.items()
+        for target in ("product", "reference")
+    }
+    with tempfile.TemporaryDirectory(prefix="crm-bench-list-") as log_dir:
+        servers = {}
+        try:
+            progress("starting the product's and the reference's gunicorn")
+            servers["product"] = _start("product", "crm_platform.wsgi", sizes, Path(log_dir))
+            servers["reference"] = _start(
+                "reference", "bench.crm_list_app:application", sizes, Path(log_dir)
+            )
+            bodies = {}
+            for target, server in servers.items():
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                try:
+                    bodies[target] = _get(conn, headers)
+                except RuntimeError as exc:
+                    log = server.log.read_text()[-3000:]
+                    raise RuntimeError(f"{target}: {exc}\n{log}") from None
+                conn.close()
+            section.facts["rows_compared_equal"] = _same_rows(
+                bodies["product"], bodies["reference"]
+            )
+            section.facts["response_bytes"] = len(bodies["product"])
+            progress("warming up both servers")
+            for server in servers.values():
+                _drive(server, headers, sizes.clients, sizes.warmup_seconds)
+            for mode, clients in modes.items():
+                progress(f"{sizes.rounds} rounds per server with {clients} client(s)")
+                for _ in range(sizes.rounds):
+                    for target, server in servers.items():
+                        loads[target, mode].add(
+                            *_drive(server, headers, clients, sizes.round_seconds)
+                        )
+        finally:
+            for server in servers.values():
+                _stop(server.proc)
+
+    progress(f"profiling {sizes.profile_requests} in-process requests (cProfile)")
+    section.facts.update(_profile(host, token, sizes.profile_requests))
+    for (target, mode), load in loads.items():
+        section.facts[f"{target}_{mode}_req_per_s"] = round(load.rps)
+    product, reference = loads["product", "load"], loads["reference", "load"]
+    product_seq, reference_seq = loads["product", "seq"], loads["reference", "seq"]
+    throughput_ratio = reference.rps / product.rps
+    section.series = [load.series for load in loads.values()]
+    section.ratios = [
+        Ratio(
+            "product / reference, throughput",
+            throughput_ratio,
+            f"{reference.rps:.0f} vs {product.rps:.0f} req/s, {sizes.clients} clients",
+        ),
+        Ratio(
+            "product / reference, p50 latency",
+            product_seq.series.p50 / reference_seq.series.p50,
+            "1 client",
+        ),
+        Ratio(
+            "product / reference, p95 latency",
+            product_seq.series.p95 / reference_seq.series.p95,
+            "1 client",
+        ),
+    ]
+    section.checks = [
+        Check("list / raw SQL + orjson (throughput)", throughput_ratio, RATIO_LIMIT, "x"),
+        # ">= 500 req/s" as a time per request: 1 / throughput <= 2 ms.
+        Check(
+            f"1/throughput, {sizes.workers} workers (>= {THROUGHPUT_TARGET:.0f}/s)",
+            1000 / product.rps,
+            1000 / THROUGHPUT_TARGET,
+            "ms",
+        ),
+    ]
+    return section

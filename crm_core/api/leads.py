@@ -1,0 +1,255 @@
+"""REST API for leads: lean cursor-paginated list, CRUD, conversion."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Team, User
+from accounts.permissions import api_permission
+from accounts.roles import Perm
+from crm_platform.kernel.pagination import CursorPagination
+from crm_platform.kernel.serializers import StrictInput
+
+from ..models import Customer, Lead, Pipeline, Region, Stage
+from ..records import visible
+from ..selectors import leads as selectors
+from ..services import leads as services
+
+
+class LeadRow(serializers.Serializer):
+    """One list row (documentation of the lean list; rows are built from .values())."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    company_name = serializers.CharField()
+    job_title = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    source = serializers.CharField()
+    status = serializers.ChoiceField(choices=Lead.Status.choices)
+    has_money = serializers.BooleanField()
+    has_authority = serializers.BooleanField()
+    has_need = serializers.BooleanField()
+    purchase_window = serializers.CharField()
+    owner_id = serializers.IntegerField(allow_null=True)
+    owner_name = serializers.CharField(allow_null=True)
+    team_id = serializers.IntegerField(allow_null=True)
+    region_id = serializers.IntegerField(allow_null=True)
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class LeadFilters(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=100)
+    owner = serializers.RegexField(
+        r"^(me|pool|\d+)$", required=False, help_text='"me", "pool" or a user id'
+    )
+    status = serializers.ChoiceField(choices=Lead.Status.choices, required=False)
+    source = serializers.CharField(required=False, max_length=100)
+    purchase_window = serializers.ChoiceField(choices=Lead.PurchaseWindow.choices, required=False)
+    team = serializers.IntegerField(required=False)
+    region = serializers.IntegerField(required=False)
+    qualified = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="money, authority and need"
+    )
+    ordering = serializers.ChoiceField(choices=sorted(selectors.ORDERINGS), required=False)
+
+
+class LeadInput(StrictInput):
+    """Parses types; the lead services validate the rules."""
+
+    name = serializers.CharField(max_length=200, allow_blank=True)
+    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Lead.Status.choices, required=False)
+    has_money = serializers.BooleanField(required=False)
+    has_authority = serializers.BooleanField(required=False)
+    has_need = serializers.BooleanField(required=False)
+    purchase_window = serializers.ChoiceField(
+        choices=Lead.PurchaseWindow.choices, required=False, allow_blank=True
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
+    owner_id = serializers.PrimaryKeyRelatedField(
+        source="owner", required=False, allow_null=True, queryset=User.objects.all()
+    )
+    team_id = serializers.PrimaryKeyRelatedField(
+        source="team", required=False, allow_null=True, queryset=Team.objects.all()
+    )
+    region_id = serializers.PrimaryKeyRelatedField(
+        source="region", required=False, allow_null=True, queryset=Region.objects.all()
+    )
+
+
+class LeadOutput(serializers.ModelSerializer):
+    owner_name = serializers.CharField(source="owner.get_full_name", default=None)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "name",
+            "company_name",
+            "job_title",
+            "email",
+            "phone",
+            "source",
+            "status",
+            "has_money",
+            "has_authority",
+            "has_need",
+            "purchase_window",
+            "notes",
+            "owner_id",
+            "owner_name",
+            "team_id",
+            "region_id",
+            "last_activity_at",
+            "pool_entered_at",
+            "previous_owner_id",
+            "converted_at",
+            "converted_customer_id",
+            "converted_contact_id",
+            "converted_deal_id",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ConvertInput(StrictInput):
+    customer = serializers.PrimaryKeyRelatedField(
+        required=False,
+        allow_null=True,
+        queryset=Customer.objects.all(),
+        help_text="An existing customer to attach the lead to (default: a new one).",
+    )
+    create_deal = serializers.BooleanField(required=False, default=True)
+    deal_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    pipeline = serializers.PrimaryKeyRelatedField(
+        required=False, allow_null=True, queryset=Pipeline.objects.all()
+    )
+    stage = serializers.PrimaryKeyRelatedField(
+        required=False, allow_null=True, queryset=Stage.objects.all()
+    )
+    amount = serializers.DecimalField(
+        max_digits=18, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    expected_close_date = serializers.DateField(required=False, allow_null=True)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is None:  # the schema generator's instance
+            return
+        # A customer the user cannot change reads as one that does not exist.
+        self.fields["customer"].queryset = visible(Customer.objects.all(), user)
+
+
+def _lean(rows):
+    for row in rows:
+        row["owner_name"] = row.pop("owner__full_name")
+    return rows
+
+
+class LeadListApi(APIView):
+    def get_permissions(self):
+        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
+        return [api_permission(perm)()]
+
+    @extend_schema(parameters=[LeadFilters], responses=LeadRow(many=True))
+    def get(self, request):
+        filters = LeadFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = CursorPagination()
+        paginator.ordering = filters.validated_data.get("ordering", "-id")
+        rows = selectors.lead_rows(user=request.user, filters=filters.validated_data)
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(_lean(page))
+
+    @extend_schema(request=LeadInput, responses={201: LeadOutput})
+    def post(self, request):
+        data = LeadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        lead = services.lead_create(actor=request.user, data=data.validated_data)
+        return Response(LeadOutput(lead).data, status=status.HTTP_201_CREATED)
+
+
+class LeadDetailApi(APIView):
+    def get_permissions(self):
+        perm = {"GET": Perm.VIEW_RECORDS, "DELETE": Perm.DELETE_RECORDS}.get(
+            self.request.method, Perm.CHANGE_RECORDS
+        )
+        return [api_permission(perm)()]
+
+    @extend_schema(responses=LeadOutput)
+    def get(self, request, pk):
+        return Response(LeadOutput(selectors.lead_get(user=request.user, pk=pk)).data)
+
+    @extend_schema(request=LeadInput, responses=LeadOutput)
+    def patch(self, request, pk):
+        lead = selectors.lead_get(user=request.user, pk=pk)
+        data = LeadInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        lead = services.lead_update(lead=lead, actor=request.user, data=data.validated_data)
+        return Response(LeadOutput(lead).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        lead = selectors.lead_get(user=request.user, pk=pk)
+        services.lead_delete(lead=lead, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeadConvertApi(APIView):
+    """Convert a lead into a customer (or attach it to one), a contact and a deal, in one
+    transaction. A second conversion is refused with 400."""
+
+    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
+
+    @extend_schema(request=ConvertInput, responses=LeadOutput)
+    def post(self, request, pk):
+        lead = selectors.lead_get(user=request.user, pk=pk)
+        data = ConvertInput(data=request.data, user=request.user)
+        data.is_valid(raise_exception=True)
+        lead = services.lead_convert(lead=lead, actor=request.user, **data.validated_data)
+        return Response(LeadOutput(lead).data)
+
+
+class LeadBulkApi(APIView):
+    """Create (items without "id") or update (with "id") up to 100 leads at once,
+    all or nothing; errors are keyed by the item's position."""
+
+    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
+
+    @extend_schema(
+        request=inline_serializer(
+            "LeadBulk",
+            {"items": serializers.ListField(child=serializers.DictField(), max_length=100)},
+        ),
+        responses={200: LeadOutput(many=True)},
+    )
+    def post(self, request):
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if not isinstance(items, list):
+            raise serializers.ValidationError({"items": ["A list of leads."]})
+        if len(items) > 100:
+            raise serializers.ValidationError({"items": ["At most 100 records at once."]})
+        parsed, errors = [], {}
+        for index, item in enumerate(items):
+            item = dict(item) if isinstance(item, dict) else {}
+            pk = item.pop("id", None)
+            data = LeadInput(data=item, partial=pk is not None)
+            if data.is_valid():
+                parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
+            else:
+                errors.update(
+                    {f"{index}.{field}": messages for field, messages in data.errors.items()}
+                )
+        if errors:
+            raise serializers.ValidationError(errors)
+        saved = services.lead_bulk_save(actor=request.user, items=parsed)
+        return Response(LeadOutput(saved, many=True).data)

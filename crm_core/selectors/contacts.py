@@ -1,0 +1,59 @@
+"""Reads of contacts: lean lists and one contact."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from ..models import Contact
+from ..records import visible
+
+LIST_FIELDS = (
+    "id",
+    "name",
+    "customer_id",
+    "customer__name",
+    "job_title",
+    "decision_role",
+    "emails",
+    "phones",
+    "birthday",
+    "preferred_channel",
+    "owner_id",
+    "owner__full_name",
+    "team_id",
+    "created_at",
+    "updated_at",
+)
+ORDERINGS = {"-id", "id", "name", "-name", "-updated_at", "updated_at", "-created_at", "created_at"}
+
+
+def contact_queryset(*, user, filters: dict | None = None) -> QuerySet[Contact]:
+    """Contacts `user` may see, narrowed by `filters`: q (name, e-mail or phone
+    fragment), customer (id), owner ("me" or an id), decision_role."""
+    filters = filters or {}
+    queryset = visible(Contact.objects.all(), user)
+    if q := (filters.get("q") or "").strip():
+        queryset = queryset.filter(search_text__contains=unicodedata.normalize("NFKC", q).lower())
+    if filters.get("customer"):
+        queryset = queryset.filter(customer_id=filters["customer"])
+    owner = filters.get("owner")
+    if owner == "me":
+        queryset = queryset.filter(owner=user)
+    elif owner:
+        queryset = queryset.filter(owner_id=owner)
+    if filters.get("decision_role"):
+        queryset = queryset.filter(decision_role=filters["decision_role"])
+    return queryset
+
+
+def contact_rows(*, user, filters: dict | None = None) -> QuerySet:
+    return contact_queryset(user=user, filters=filters).values(*LIST_FIELDS)
+
+
+def contact_get(*, user, pk: int) -> Contact:
+    """One contact the user may see, or 404."""
+    queryset = visible(Contact.objects.select_related("owner", "team", "customer"), user)
+    return get_object_or_404(queryset, pk=pk)

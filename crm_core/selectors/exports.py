@@ -1,0 +1,142 @@
+"""Reads for export: the records a user may see, narrowed by the list filters, as rows.
+
+Customers use the customers list's own filters (selectors.customers.customer_queryset);
+contacts and leads take the common ones here (q, owner, team, region, and customer for
+contacts, status and source for leads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from ..models import Contact, Customer, Lead
+from ..records import visible
+from .customers import customer_queryset
+from .search import search_filter
+
+CHUNK = 2000
+# (column, header source): a field name (its label heads the column) or a lookup.
+COLUMNS = {
+    "customer": (
+        "id",
+        "name",
+        "kind",
+        "industry",
+        "source",
+        "relationship_stage",
+        "lifecycle_stage",
+        "value_tier",
+        "is_key_account",
+        "email",
+        "phone",
+        "website",
+        "birthday",
+        "tags",
+        "owner__email",
+        "team__name",
+        "region__name",
+        "created_at",
+    ),
+    "contact": (
+        "id",
+        "name",
+        "customer__name",
+        "job_title",
+        "decision_role",
+        "emails",
+        "phones",
+        "birthday",
+        "preferred_channel",
+        "owner__email",
+        "team__name",
+        "region__name",
+        "created_at",
+    ),
+    "lead": (
+        "id",
+        "name",
+        "company_name",
+        "job_title",
+        "email",
+        "phone",
+        "source",
+        "status",
+        "has_money",
+        "has_authority",
+        "has_need",
+        "purchase_window",
+        "owner__email",
+        "team__name",
+        "region__name",
+        "created_at",
+    ),
+}
+MODELS = {"customer": Customer, "contact": Contact, "lead": Lead}
+
+
+def export_queryset(*, entity: str, user, filters: dict) -> QuerySet:
+    if entity == "customer":
+        return customer_queryset(user=user, filters=filters)
+    model = MODELS[entity]
+    queryset = visible(model.objects.all(), user, include_pool=entity == "lead")
+    queryset = search_filter(queryset, filters.get("q") or "")
+    owner = filters.get("owner")
+    if owner == "me":
+        queryset = queryset.filter(owner=user)
+    elif owner == "pool":
+        queryset = queryset.filter(owner__isnull=True)
+    elif owner:
+        queryset = queryset.filter(owner_id=owner)
+    for field in ("team", "region", "customer"):
+        if filters.get(field):
+            queryset = queryset.filter(**{f"{field}_id": filters[field]})
+    for field in ("status", "source"):
+        if filters.get(field):
+            queryset = queryset.filter(**{field: filters[field]})
+    return queryset
+
+
+def export_headers(entity: str) -> list[str]:
+    """Column headers in the user's language: the fields' labels (an import maps them
+    back), the related ones by their name."""
+    model = MODELS[entity]
+    related = {"owner__email": _("owner"), "team__name": _("team"), "region__name": _("region")}
+    headers = []
+    for column in COLUMNS[entity]:
+        if column in related:
+            headers.append(str(related[column]))
+        elif column == "customer__name":
+            headers.append(str(model._meta.get_field("customer").verbose_name))
+        elif column == "id":
+            headers.append("ID")
+        else:
+            headers.append(str(model._meta.get_field(column).verbose_name))
+    return headers
+
+
+def export_rows(*, entity: str, user, filters: dict) -> Iterator[list]:
+    """Every row, newest first, fetched in keyset chunks (no long-open cursor)."""
+    queryset = export_queryset(entity=entity, user=user, filters=filters).order_by("-id")
+    columns = COLUMNS[entity]
+    last_id = None
+    while True:
+        chunk = queryset if last_id is None else queryset.filter(id__lt=last_id)
+        rows = list(chunk.values_list(*columns)[:CHUNK])
+        for row in rows:
+            yield [_cell(value) for value in row]
+        if len(rows) < CHUNK:
+            return
+        last_id = rows[-1][0]
+
+
+def _cell(value):
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if value is None:
+        return ""
+    if hasattr(value, "tzinfo") and value.tzinfo is not None:
+        return value.replace(microsecond=0).isoformat()
+    return value

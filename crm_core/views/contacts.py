@@ -1,0 +1,212 @@
+"""Contact pages: list with htmx search, create/edit, detail."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Team, User
+from accounts.permissions import page_permission
+from accounts.roles import Perm, has_perm
+from crm_platform.kernel.forms import form_add_errors
+
+from ..models import Contact, Customer, Region
+from ..records import can_see, visible
+from ..selectors import contacts as selectors
+from ..services import contacts as services
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        widget=forms.SearchInput(
+            attrs={
+                "placeholder": gettext_lazy("Name, e-mail or phone"),
+                "hx-get": "",
+                "hx-trigger": "input changed delay:300ms, search",
+                "hx-target": "#contact-rows",
+                "hx-select": "#contact-rows",
+                "hx-swap": "outerHTML",
+                "hx-push-url": "true",
+                "hx-include": "closest form",
+            }
+        ),
+    )
+    owner = forms.ChoiceField(
+        label=gettext_lazy("Owner"),
+        required=False,
+        choices=[("", gettext_lazy("All I can see")), ("me", gettext_lazy("Mine"))],
+    )
+    decision_role = forms.ChoiceField(
+        label=gettext_lazy("Decision role"),
+        required=False,
+        choices=[("", "—"), *Contact.DecisionRole.choices],
+    )
+    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+def _lines(value: str) -> list[str]:
+    """One value per line or comma."""
+    return [v.strip() for v in value.replace(",", "\n").splitlines() if v.strip()]
+
+
+def _checked(cleaner, value: str, field: str) -> list[str]:
+    """The service's own check of e-mails or phones, so the page shows every bad field."""
+    errors: dict[str, list[str]] = {}
+    values = cleaner(_lines(value), errors)
+    if errors:
+        raise ValidationError(errors[field])
+    return values
+
+
+class ContactForm(forms.ModelForm):
+    """Parses the page's input; contact services validate and save it."""
+
+    customer = forms.ModelChoiceField(
+        label=gettext_lazy("Customer"),
+        queryset=Customer.objects.none(),
+        required=False,
+        widget=forms.NumberInput,
+        help_text=gettext_lazy("The customer's number, shown on its page."),
+    )
+    emails = forms.CharField(
+        label=gettext_lazy("E-mails"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("One per line."),
+    )
+    phones = forms.CharField(
+        label=gettext_lazy("Phones"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("One per line."),
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "name",
+            "customer",
+            "job_title",
+            "decision_role",
+            "emails",
+            "phones",
+            "birthday",
+            "preferred_channel",
+            "owner",
+            "team",
+            "region",
+            "notes",
+        ]
+        widgets = {
+            "birthday": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = visible(Customer.objects.all(), user, include_pool=True)
+        self.fields["customer"].error_messages["invalid_choice"] = _(
+            "Choose a customer you can see."
+        )
+        self.fields["owner"].queryset = User.objects.filter(is_active=True)
+        self.fields["owner"].required = False
+        self.fields["team"].queryset = Team.objects.all()
+        self.fields["region"].queryset = Region.objects.all()
+        if self.instance.pk:
+            self.initial["emails"] = "\n".join(self.instance.emails)
+            self.initial["phones"] = "\n".join(self.instance.phones)
+        if not has_perm(user, Perm.REASSIGN_RECORDS):
+            for field in ("owner", "team"):
+                self.fields[field].disabled = True
+
+    def clean_emails(self):
+        return _checked(services.clean_emails, self.cleaned_data["emails"], "emails")
+
+    def clean_phones(self):
+        return _checked(services.clean_phones, self.cleaned_data["phones"], "phones")
+
+    def service_data(self) -> dict:
+        data = {f: v for f, v in self.cleaned_data.items() if not self.fields[f].disabled}
+        if data.get("owner") is None:
+            data.pop("owner", None)  # keep the current owner (or the creator)
+        return data
+
+
+@login_required
+@page_permission(Perm.VIEW_RECORDS)
+def contact_list(request):
+    filters = ContactFilterForm(request.GET or None)
+    values = filters.cleaned_data if filters.is_valid() else {}
+    rows = selectors.contact_queryset(user=request.user, filters=values).select_related(
+        "owner", "customer"
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "crm_core/contacts/list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
+        },
+    )
+
+
+def _save(request, form: ContactForm, contact: Contact | None):
+    try:
+        if contact is None:
+            return services.contact_create(actor=request.user, data=form.service_data())
+        return services.contact_update(
+            contact=contact, actor=request.user, data=form.service_data()
+        )
+    except ValidationError as exc:
+        form_add_errors(form, exc)
+    return None
+
+
+@login_required
+@page_permission(Perm.CHANGE_RECORDS)
+def contact_create(request):
+    initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else {}
+    form = ContactForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if contact := _save(request, form, None):
+            messages.success(request, _("Contact created."))
+            return redirect("crm:contact", pk=contact.pk)
+    return render(request, "crm_core/contacts/form.html", {"form": form})
+
+
+@login_required
+@page_permission(Perm.CHANGE_RECORDS)
+def contact_edit(request, pk):
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    if not can_see(request.user, contact, include_pool=False):
+        raise PermissionDenied
+    form = ContactForm(request.POST or None, instance=contact, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        if _save(request, form, Contact.objects.get(pk=pk)):
+            messages.success(request, _("Saved."))
+            return redirect("crm:contact", pk=pk)
+    return render(request, "crm_core/contacts/form.html", {"form": form, "contact": contact})
+
+
+@login_required
+@page_permission(Perm.VIEW_RECORDS)
+def contact_detail(request, pk):
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "crm_core/contacts/detail.html",
+        {
+            "contact": contact,
+            "customer_visible": contact.customer_id and can_see(request.user, contact.customer),
+            "activities": contact.activities.select_related("assignee")[:50],
+            "can_edit": has_perm(request.user, Perm.CHANGE_RECORDS),
+        },
+    )
