@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     _configure()
     from django.db import connection
 
-    from . import crm_list, report, signup_schema, tenant_resolution
+    from . import crm_import, crm_list, crm_search, report, signup_schema, tenant_resolution
 
     setup_start = perf_counter_ns()
     database.bootstrap()
@@ -67,6 +67,8 @@ def main(argv: list[str]) -> int:
         signup_schema.run(signup_sizes, _progress),
         tenant_resolution.run(tenant_resolution.Sizes(), _progress),
         crm_list.run(crm_list.Sizes(), _progress),
+        crm_import.run(crm_import.Sizes(), _progress),
+        crm_search.run(crm_search.Sizes(), _progress),
     ]
     duration_s = (perf_counter_ns() - start) / 1e9
     machine = {

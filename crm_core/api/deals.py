@@ -117,6 +117,14 @@ _API_NAMES = {
 }
 
 
+def _api_key(key: str) -> str:
+    """A service error key in the API's words: "customer" -> "customer_id",
+    "3.stage" -> "3.stage_id" (bulk items are keyed by position)."""
+    prefix, _dot, field = key.rpartition(".")
+    field = _API_NAMES.get(field, field)
+    return f"{prefix}.{field}" if prefix else field
+
+
 def _service_call(function, **kwargs):
     """Run a deal service; its ValidationError names the API's fields (customer_id...)."""
     try:
@@ -125,7 +133,7 @@ def _service_call(function, **kwargs):
         if not hasattr(exc, "error_dict"):
             raise
         raise serializers.ValidationError(
-            {_API_NAMES.get(field, field): messages for field, messages in exc.message_dict.items()}
+            {_api_key(field): messages for field, messages in exc.message_dict.items()}
         ) from None
 
 
@@ -234,6 +242,49 @@ class DealDetailApi(APIView):
         deal = selectors.deal_get(user=request.user, pk=pk)
         services.deal_delete(deal=deal, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DealBulkApi(APIView):
+    """Create (items without "id") or update (with "id") up to 100 deals at once, all or
+    nothing; errors are keyed by the item's position."""
+
+    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
+
+    @extend_schema(
+        request=inline_serializer(
+            "DealBulk",
+            {"items": serializers.ListField(child=serializers.DictField(), max_length=100)},
+        ),
+        responses={200: DealOutput(many=True)},
+    )
+    def post(self, request):
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if not isinstance(items, list):
+            raise serializers.ValidationError({"items": ["A list of deals."]})
+        if len(items) > 100:
+            raise serializers.ValidationError({"items": ["At most 100 records at once."]})
+        parsed, errors = [], {}
+        for index, item in enumerate(items):
+            item = dict(item) if isinstance(item, dict) else {}
+            pk = item.pop("id", None)
+            data = DealInput(data=item, partial=pk is not None)
+            if data.is_valid():
+                parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
+            else:
+                errors.update(
+                    {f"{index}.{field}": messages for field, messages in data.errors.items()}
+                )
+        if errors:
+            raise serializers.ValidationError(errors)
+        try:
+            saved = services.deal_bulk_save(actor=request.user, items=parsed)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                {_api_key(key): messages for key, messages in exc.message_dict.items()}
+            ) from None
+        rows = selectors.deal_queryset(user=request.user).filter(pk__in=[d.pk for d in saved])
+        by_id = {deal.pk: deal for deal in rows.select_related("customer", "stage", "owner")}
+        return Response(DealOutput([by_id[d.pk] for d in saved if d.pk in by_id], many=True).data)
 
 
 class MoveInput(StrictInput):

@@ -25,6 +25,7 @@ api = [
     path("stages/", pipeline_api.StageListApi.as_view(), name="api-stages"),
     path("stages/<int:pk>/", pipeline_api.StageDetailApi.as_view(), name="api-stage"),
     path("deals/", deal_api.DealListApi.as_view(), name="api-deals"),
+    path("deals/bulk/", deal_api.DealBulkApi.as_view(), name="api-deals-bulk"),
     path("deals/<int:pk>/", deal_api.DealDetailApi.as_view(), name="api-deal"),
     path("deals/<int:pk>/move/", deal_api.DealMoveApi.as_view(), name="api-deal-move"),
     path("deals/<int:pk>/history/", deal_api.DealHistoryApi.as_view(), name="api-deal-history"),

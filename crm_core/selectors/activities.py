@@ -108,6 +108,11 @@ class MyTasks:
     upcoming: list[Activity] = field(default_factory=list)
     undated: list[Activity] = field(default_factory=list)
 
+    @property
+    def later(self) -> list[Activity]:
+        """Upcoming tasks, then those without a due date."""
+        return self.upcoming + self.undated
+
 
 def my_tasks(*, user, now: datetime | None = None, limit: int = 200) -> MyTasks:
     """The user's open tasks: overdue, due today (in the current time zone), later, and

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
+from accounts.models import User
+
 from ..models import Deal, DealStageChange, FieldChange, Pipeline, Stage
 from ..records import visible
 
@@ -110,10 +112,37 @@ def deal_stage_history(*, deal: Deal) -> list[DealStageChange]:
     )
 
 
-def deal_field_history(*, deal: Deal, limit: int = 50) -> QuerySet[FieldChange]:
-    return FieldChange.objects.filter(record_type="deal", record_id=deal.pk).select_related(
-        "changed_by"
-    )[:limit]
+def deal_field_history(*, deal: Deal, limit: int = 50) -> list[FieldChange]:
+    """Key-field changes, newest first; ids of stages and owners get `old_display` and
+    `new_display` names (FieldChange keeps the ids)."""
+    changes = list(
+        FieldChange.objects.filter(record_type="deal", record_id=deal.pk).select_related(
+            "changed_by"
+        )[:limit]
+    )
+    ids = {
+        name: {
+            int(value)
+            for change in changes
+            if change.field == name
+            for value in (change.old_value, change.new_value)
+            if value.isdigit()
+        }
+        for name in ("stage", "owner")
+    }
+    names = {
+        "stage": dict(Stage.objects.filter(pk__in=ids["stage"]).values_list("pk", "name")),
+        "owner": {
+            user.pk: user.get_full_name() for user in User.objects.filter(pk__in=ids["owner"])
+        },
+    }
+    for change in changes:
+        lookup = names.get(change.field, {})
+        for side in ("old", "new"):
+            value = getattr(change, f"{side}_value")
+            shown = lookup.get(int(value)) if value.isdigit() and lookup else None
+            setattr(change, f"{side}_display", shown or value)
+    return changes
 
 
 @dataclass

@@ -12,7 +12,10 @@ with `search_text LIKE '%fragment%'`:
   writes for no visible gain; the ranking and the LIMIT keep the work bounded.
 
 Ranking: records whose name, e-mail or phone *starts* with the fragment first, then by
-trigram similarity, then newest first.
+trigram similarity, then newest first. Only the first CANDIDATES matches PostgreSQL finds
+are ranked: a fragment common to most of the table ("138", "co") would otherwise compute
+the similarity of every row (1.5 s on 200k customers) to show eight; the scan stops at
+CANDIDATES and a longer fragment narrows the matches anyway.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..records import visible
 
 MIN_LENGTH = 2  # one CJK character matches half the table; two is a name
 MAX_PER_TYPE = 20
+CANDIDATES = 500
 TYPEAHEAD_SIZE = 8
 _PHONE_LIKE = re.compile(r"^[\d\s\-+().]+$")
 
@@ -98,9 +102,9 @@ def _subtitle(kind: str, row: dict) -> str:
 def _search_type(*, user, kind: str, term: str, limit: int) -> list[dict]:
     spec = TYPES[kind]
     queryset = visible(spec.model.objects.all(), user, include_pool=spec.include_pool)
-    rows = _ranked(queryset.filter(search_text__contains=term), term).values(
-        "id", *spec.fields, "owner_id", "prefix", "similarity"
-    )[:limit]
+    candidates = queryset.filter(search_text__contains=term).order_by().values("id")
+    ranked = _ranked(spec.model.objects.filter(id__in=candidates[:CANDIDATES]), term)
+    rows = ranked.values("id", *spec.fields, "owner_id", "prefix", "similarity")[:limit]
     return [
         {
             "type": kind,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -110,6 +111,8 @@ def customer_create(*, actor: User, data: dict) -> Customer:
         ) or actor
     if customer.team_id is None and customer.owner_id:
         customer.team_id = customer.owner.team_id
+    if customer.owner_id is None:
+        customer.pool_entered_at = timezone.now()  # created straight into the public pool
     _clean(customer)
     customer.save()
     record_event(

@@ -16,7 +16,14 @@ from accounts.models import User
 from accounts.roles import Perm, has_perm
 
 from ..models import Deal, DealStageChange, Pipeline, Stage
-from ..records import can_see, ensure_can_change, record_event, record_field_changes, snapshot
+from ..records import (
+    can_see,
+    ensure_can_change,
+    record_event,
+    record_field_changes,
+    snapshot,
+    visible,
+)
 from .pipelines import pipeline_ensure_default
 
 EDITABLE_FIELDS = (
@@ -72,7 +79,9 @@ def _clean(deal: Deal, actor: User) -> None:
     if not deal.owner_id:
         errors["owner"] = [_("Choose an owner.")]
     if not _CURRENCY.match(deal.currency):
-        errors["currency"] = [_("Enter a three-letter ISO 4217 currency code in capitals, e.g. CNY.")]
+        errors["currency"] = [
+            _("Enter a three-letter ISO 4217 currency code in capitals, e.g. CNY.")
+        ]
     try:
         deal.amount = Decimal(str(deal.amount if deal.amount is not None else "0"))
         if not deal.amount.is_finite() or deal.amount < 0 or deal.amount > MAX_AMOUNT:
@@ -250,6 +259,8 @@ def deal_delete(*, deal: Deal, actor: User) -> None:
     ensure_can_change(actor, deal)
     if not has_perm(actor, Perm.DELETE_RECORDS):
         raise PermissionDenied
+    # Activities also linked to the customer stay on the customer's timeline.
+    deal.activities.filter(customer__isnull=False).update(deal=None)
     record_event(record_type="deal", action="deleted", record=deal, payload={"name": deal.name})
     deal.delete()
 
@@ -274,3 +285,39 @@ def deal_payload(deal: Deal) -> dict:
         "delivery_owner_id": deal.delivery_owner_id,
         "collections_owner_id": deal.collections_owner_id,
     }
+
+
+def deal_bulk_save(*, actor: User, items: list[dict]) -> list[Deal]:
+    """Create (no "id") or update (with "id") up to 100 deals, all or nothing.
+
+    Errors come back keyed by position and field: {"3.amount": [...]}.
+    """
+    if len(items) > 100:
+        raise ValidationError({"items": [_("At most 100 records at once.")]})
+    saved, errors = [], {}
+    with transaction.atomic():
+        for index, item in enumerate(items):
+            item = dict(item)
+            pk = item.pop("id", None)
+            try:
+                with transaction.atomic():
+                    if pk is None:
+                        saved.append(deal_create(actor=actor, data=item))
+                        continue
+                    deal = visible(Deal.objects.all(), actor).filter(pk=pk).first()
+                    if deal is None:
+                        raise ValidationError({"id": [_("Not found.")]})
+                    saved.append(deal_update(deal=deal, actor=actor, data=item))
+            except ValidationError as exc:
+                fields = (
+                    exc.message_dict
+                    if hasattr(exc, "error_dict")
+                    else {"non_field_errors": exc.messages}
+                )
+                errors.update({f"{index}.{field}": messages for field, messages in fields.items()})
+            except PermissionDenied:
+                errors[f"{index}.non_field_errors"] = [_("Not allowed.")]
+        if errors:
+            transaction.set_rollback(True)
+            raise ValidationError(errors)
+    return saved

@@ -105,7 +105,8 @@ def deal_move(request, pk):
     """Move a deal to the posted stage. htmx (a dropped card): answers the re-rendered
     board; a plain form (no JS): redirects back with a message."""
     deal = selectors.deal_get(user=request.user, pk=pk)
-    stage = Stage.objects.filter(pk=request.POST.get("stage") or 0).first()
+    stage_id = request.POST.get("stage", "")
+    stage = Stage.objects.filter(pk=stage_id).first() if stage_id.isdigit() else None
     error = ""
     try:
         if stage is None:

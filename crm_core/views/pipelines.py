@@ -36,6 +36,13 @@ class StageForm(forms.ModelForm):
         fields = ["name", "position", "probability", "kind"]
         labels = {"name": gettext_lazy("Name"), "kind": gettext_lazy("Kind")}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The stage rows are compact (labels hidden): each input names itself.
+        for field in self.fields.values():
+            field.widget.attrs.update({"aria-label": field.label, "title": field.label})
+        self.fields["name"].widget.attrs["placeholder"] = gettext_lazy("Stage name")
+
 
 def _sections(*, bound: dict | None = None) -> list[dict]:
     """Each pipeline with its edit form, its stages' forms and an add-stage form; a form in

@@ -309,3 +309,13 @@ def test_pages_list_create_edit_and_360(world, people):
             or customer.tags == sorted(["重要", "関西"])
         )
         assert customer.owner_id == people["east_rep"].pk  # a rep cannot reassign on the page
+
+
+def test_a_leader_can_create_a_customer_straight_into_the_public_pool(world, people):
+    response = _create(world, people, "east_manager", name="Pool Co", owner_id=None)
+    assert response.status_code == 201 and response.json()["owner_id"] is None
+    assert response.json()["pool_entered_at"]
+    pool = api(world, people, "west_rep").get("/api/v1/customers/", {"owner": "pool"}).json()
+    assert response.json()["id"] in {row["id"] for row in pool["results"]}
+    refused = _create(world, people, "east_rep", name="Not mine to pool", owner_id=None)
+    assert refused.status_code == 403

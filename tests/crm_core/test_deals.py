@@ -528,6 +528,8 @@ def test_deal_page_shows_history_and_create_and_edit_pages_save(world, crew):
         deal = Deal.objects.get(pk=deal_id)
         assert deal.stage.kind == "won" and deal.amount == Decimal("350.00")
         assert deal.stage_changes.count() == 2
+    html = page.get(f"/deals/{deal_id}/").content.decode()
+    assert "Field history" in html and "Proposal → Won" in html
 
 
 def test_pipelines_page_is_for_admins_and_shows_field_errors(world, crew):
@@ -564,3 +566,80 @@ def test_pipelines_page_is_for_admins_and_shows_field_errors(world, crew):
     with tenant_context(world.a.tenant):
         assert crew["pipeline"].stages.filter(name="Pilot", probability=40).exists()
         assert Pipeline.objects.get(is_default=True).name == "大客户"
+
+
+def test_delete_needs_the_right_and_keeps_customer_activities(world, crew):
+    customer = crew["customers"]["east_rep"]
+    deal_id = _new_deal(world, crew, customer_id=customer.pk).json()["id"]
+    response = _post(
+        api(world, crew, "east_rep"),
+        "/api/v1/activities/",
+        {"kind": "call", "subject": "留在客户上", "deal_id": deal_id},
+    )
+    assert response.status_code == 201, response.content
+    assert api(world, crew, "east_rep").delete(f"/api/v1/deals/{deal_id}/").status_code == 403
+    assert api(world, crew, "east_manager").delete(f"/api/v1/deals/{deal_id}/").status_code == 204
+    with tenant_context(world.a.tenant):
+        assert not Deal.objects.filter(pk=deal_id).exists()
+        assert customer.activities.filter(subject="留在客户上", deal__isnull=True).exists()
+        assert OutboxEvent.objects.filter(
+            event_type="deal.deleted", aggregate_id=str(deal_id)
+        ).exists()
+
+
+def test_page_move_with_a_garbage_stage_is_an_error_not_a_crash(world, crew):
+    deal_id = _new_deal(world, crew).json()["id"]
+    page = signed_in(world.a, "d-er@a.example.com")
+    response = page.post(f"/deals/{deal_id}/move/", {"stage": "abc"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Choose a stage." in response.content.decode()
+
+
+def test_bulk_create_and_update_all_or_nothing(world, crew):
+    client = api(world, crew, "east_rep")
+    pipeline = crew["pipeline"].pk
+    existing = _new_deal(world, crew).json()["id"]
+    response = _post(
+        client,
+        "/api/v1/deals/bulk/",
+        {
+            "items": [
+                {"name": "批量 一", "pipeline_id": pipeline, "amount": "10"},
+                {"id": existing, "stage_id": crew["stages"]["Proposal"].pk},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body[0]["name"] == "批量 一" and body[1]["stage_name"] == "Proposal"
+    with tenant_context(world.a.tenant):
+        before = Deal.objects.count()
+    other = crew["customers"]["west_rep"].pk
+    response = _post(
+        client,
+        "/api/v1/deals/bulk/",
+        {
+            "items": [
+                {"name": "批量 二", "pipeline_id": pipeline},
+                {"name": "批量 三", "pipeline_id": pipeline, "customer_id": other},
+                {"name": "", "pipeline_id": pipeline},
+            ]
+        },
+    )
+    assert response.status_code == 400
+    assert {"1.customer_id", "2.name"} <= set(response.json()["error"]["fields"])
+    with tenant_context(world.a.tenant):
+        assert Deal.objects.count() == before
+    response = _post(client, "/api/v1/deals/bulk/", {"items": [{"name": "x"}] * 101})
+    assert response.status_code == 400 and "items" in response.json()["error"]["fields"]
+
+
+def test_cursor_pages_by_amount_visit_every_deal_once(world, crew):
+    made = {_new_deal(world, crew, amount=amount).json()["id"] for amount in ("5", "5", "7", "1")}
+    client = api(world, crew, "east_rep")
+    seen, url = [], f"/api/v1/deals/?pipeline={crew['pipeline'].pk}&ordering=-amount&page_size=1"
+    while url:
+        body = client.get(url).json()
+        seen += [(row["id"], row["amount"]) for row in body["results"]]
+        url = body["next"]
+    assert {pk for pk, _amount in seen} == made and len(seen) == 4
+    assert [amount for _pk, amount in seen] == ["7.00", "5.00", "5.00", "1.00"]
