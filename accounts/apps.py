@@ -10,6 +10,10 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from crm_platform.outbox import handlers
 
+        from .authentication import connect_invalidation
+
+        connect_invalidation()
+
         from .emails import send_invitation_email, send_password_reset_email
 
         handlers.register("user.invited", send_invitation_email)

@@ -1,13 +1,35 @@
+import copy
 from datetime import timedelta
 
+from django.db import connection
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from .models import ApiToken
+from crm_platform.kernel.localcache import GenerationCache
+
+from .models import ApiToken, User
 from .tokens import api_token_matches, api_token_split
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
+
+# (schema, prefix) -> ApiToken with its user, or None. Any change to a token or a user
+# (revocation, deactivation, role) drops it in every process (kernel.localcache).
+token_cache = GenerationCache("api-tokens")
+
+
+def _load_token(key):
+    _schema, prefix = key
+    return ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+
+
+def connect_invalidation() -> None:
+    for model in (ApiToken, User):
+        post_save.connect(token_cache.invalidate, sender=model,
+                          dispatch_uid=f"token-cache-save-{model.__name__}")
+        post_delete.connect(token_cache.invalidate, sender=model,
+                            dispatch_uid=f"token-cache-del-{model.__name__}")
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -23,7 +45,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         prefix = api_token_split(raw.strip())
         token = None
         if prefix:
-            token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+            token = token_cache.get((connection.schema_name, prefix), _load_token)
         if token is None or not api_token_matches(raw.strip(), token.key_hash):
             raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.is_usable:
@@ -32,8 +54,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("User inactive.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user, token
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # no signal
+            token.last_used_at = now
+        # Each request gets its own copy of the cached user (views may change it).
+        return copy.copy(token.user), token
 
     def authenticate_header(self, request):
         return self.keyword

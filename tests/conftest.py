@@ -184,9 +184,11 @@ def world(django_db_setup, django_db_blocker) -> World:
 @pytest.fixture(autouse=True)
 def _schema_hygiene():
     """Every test starts and must end on the public schema with a cold host cache."""
+    from accounts.authentication import token_cache
     from tenants.resolution import host_cache
 
     host_cache.clear_local()
+    token_cache.clear_local()
     connection.set_schema_to_public()
     yield
     leaked = connection.schema_name

@@ -31,6 +31,10 @@ SPECTACULAR_SETTINGS = {
         "CustomerKindEnum": "crm_core.models.Customer.Kind",
         "ActivityKindEnum": "crm_core.models.Activity.Kind",
         "StageKindEnum": "crm_core.models.Stage.Kind",
+        "AssignmentRuleEntityEnum": "crm_core.models.AssignmentRule.Entity",
+        "ImportEntityEnum": "crm_core.models.ImportJob.Entity",
+        "ImportStatusEnum": "crm_core.models.ImportJob.Status",
+        "LeadStatusEnum": "crm_core.models.Lead.Status",
     },
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -35,6 +35,10 @@ TENANT_APPS = [
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
+# Set search_path once per schema switch, not before every query (the middleware and
+# tasks switch explicitly; nothing else touches search_path).
+TENANT_LIMIT_SET_CALLS = True
+
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
