@@ -18,6 +18,8 @@ def shell(request):
         "nav": {
             "users": has_perm(user, Perm.VIEW_USERS),
             "tokens": has_perm(user, Perm.USE_API_TOKENS),
+            "pipelines": has_perm(user, Perm.MANAGE_PIPELINES),
+            "pool_rules": has_perm(user, Perm.MANAGE_POOL_RULES),
         }
         if is_company
         else {},

@@ -1,6 +1,7 @@
 """REST API for deals: lean cursor-paginated list, CRUD, moving stage, stage history."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -260,9 +261,9 @@ class DealBulkApi(APIView):
     def post(self, request):
         items = request.data.get("items") if isinstance(request.data, dict) else None
         if not isinstance(items, list):
-            raise serializers.ValidationError({"items": ["A list of deals."]})
+            raise serializers.ValidationError({"items": [_("A list of deals.")]})
         if len(items) > 100:
-            raise serializers.ValidationError({"items": ["At most 100 records at once."]})
+            raise serializers.ValidationError({"items": [_("At most 100 records at once.")]})
         parsed, errors = [], {}
         for index, item in enumerate(items):
             item = dict(item) if isinstance(item, dict) else {}

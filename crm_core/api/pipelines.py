@@ -1,5 +1,6 @@
 """REST API for pipelines and their stages (read: VIEW_RECORDS; change: MANAGE_PIPELINES)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -133,7 +134,7 @@ class StageDetailApi(APIView):
         values = dict(data.validated_data)
         if "pipeline" in values and values.pop("pipeline") != stage.pipeline:
             raise serializers.ValidationError(
-                {"pipeline": ["A stage cannot move to another pipeline."]}
+                {"pipeline": [_("A stage cannot move to another pipeline.")]}
             )
         stage = services.stage_update(stage=stage, actor=request.user, data=values)
         return Response(StageOutput(stage).data)

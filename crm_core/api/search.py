@@ -1,5 +1,6 @@
 """REST API for search: global results per type and a fast type-ahead."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -31,7 +32,9 @@ class SearchParams(serializers.Serializer):
         kinds = [kind.strip() for kind in value.split(",") if kind.strip()]
         unknown = sorted(set(kinds) - set(selectors.TYPES))
         if unknown:
-            raise serializers.ValidationError(f"Unknown types: {', '.join(unknown)}.")
+            raise serializers.ValidationError(
+                _("Unknown types: %(types)s.") % {"types": ", ".join(unknown)}
+            )
         return kinds
 
 

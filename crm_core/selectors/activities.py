@@ -143,7 +143,7 @@ def recent_activities(*, user, limit: int = 20) -> list[Activity]:
     return list(
         Activity.objects.filter(created_by=user)
         .exclude(kind=Activity.Kind.TASK)
-        .select_related("customer", "contact", "lead", "deal")
+        .select_related("assignee")
         .order_by("-created_at", "-id")[:limit]
     )
 
@@ -167,11 +167,9 @@ def calendar_month(*, user, year: int, month: int) -> list[list[Day]]:
     scheduled = Q(starts_at__gte=start, starts_at__lt=end) | Q(
         kind=Activity.Kind.TASK, starts_at__isnull=True, due_at__gte=start, due_at__lt=end
     )
-    for activity in (
-        Activity.objects.filter(mine, scheduled)
-        .select_related("customer", "deal")
-        .order_by("starts_at", "due_at", "id")[:1000]
-    ):
+    for activity in Activity.objects.filter(mine, scheduled).order_by("starts_at", "due_at", "id")[
+        :1000
+    ]:
         when = activity.starts_at or activity.due_at
         day = days.get(timezone.localdate(when))
         if day is not None:

@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.contrib.postgres.fields import ArrayField
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -559,14 +559,17 @@ def _queue(job: ImportJob) -> None:
 def import_run(*, job_id: int) -> ImportJob:
     """Run a queued job (the Celery task's body). A job that is not waiting is left as
     it is, so a redelivered task does nothing twice."""
-    updated = ImportJob.objects.filter(
-        pk=job_id, status=ImportJob.Status.PENDING, mapping__gt={}
-    ).update(status=ImportJob.Status.RUNNING, updated_at=timezone.now())
+    updated = (
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING)
+        .exclude(mapping={})  # still waiting for the user to map its columns
+        .update(status=ImportJob.Status.RUNNING, updated_at=timezone.now())
+    )
     job = ImportJob.objects.get(pk=job_id)
     if not updated:
         return job
     try:
-        _Importer(job).run()
+        with override(getattr(job.created_by, "language", "") or None):  # their messages
+            _Importer(job).run()
     except ValidationError as exc:
         _finish(job, ImportJob.Status.FAILED, extra_errors=_file_errors(exc))
     except Exception:
@@ -642,7 +645,7 @@ class _Importer:
         self.entity = job.entity
         self.model = MODELS[job.entity]
         self.actor = job.created_by
-        self.language = (getattr(self.actor, "language", "") or "") or None
+        self.language = translation.get_language()  # for the validating thread
         self.seen_email: dict[str, int | None] = {}  # key → existing id (None: a file row)
         self.seen_phone: dict[str, int | None] = {}
         self.seen_name: dict[str, int | None] = {}
@@ -857,7 +860,7 @@ class _Importer:
 
     def _create(self, creates: list[dict]) -> list[int]:
         model = self.model
-        fields = [f for f in model._meta.concrete_fields]
+        fields = list(model._meta.concrete_fields)
         defaults = {f.attname: _db_value(f, f.get_default()) for f in fields}
         now = timezone.now()
         defaults.update(created_at=now, updated_at=now, created_by_id=self.job.created_by_id)
@@ -882,8 +885,8 @@ class _Importer:
     def _update(self, updates: list[tuple[int, dict]]) -> list[int]:
         model = self.model
         records = model.objects.in_bulk([pk for pk, _values in updates])
-        key_fields = [f for f in ("owner", "team", "relationship_stage", "value_tier", "status")]
-        key_fields = [f for f in key_fields if _has_field(model, f)]
+        key_fields = ("owner", "team", "relationship_stage", "value_tier", "status")
+        key_fields = [field for field in key_fields if _has_field(model, field)]
         changed_fields: set[str] = set()
         saved = []
         for pk, values in updates:
@@ -920,7 +923,7 @@ def _summary(message: str) -> dict:
 def _has_field(model, name: str) -> bool:
     try:
         model._meta.get_field(name)
-    except Exception:
+    except FieldDoesNotExist:
         return False
     return True
 

@@ -14,10 +14,11 @@ from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
 
-from ..models import Customer, Region
+from ..models import Activity, Customer, Region
 from ..records import can_see
 from ..selectors import customers as selectors
 from ..services import customers as services
+from .activities import QuickActivityForm
 
 
 class CustomerFilterForm(forms.Form):
@@ -188,6 +189,15 @@ def customer_edit(request, pk):
 def customer_detail(request, pk):
     """The 360-degree page: profile, contacts, deals, activities and the timeline."""
     customer = selectors.customer_get(user=request.user, pk=pk)
+    can_edit = has_perm(request.user, Perm.CHANGE_RECORDS) and can_see(
+        request.user, customer, include_pool=False
+    )
+    activity_form = None
+    if can_edit:  # log a call, visit or task right here (it counts as a follow-up)
+        activity_form = QuickActivityForm(
+            user=request.user, initial={"kind": Activity.Kind.CALL, "customer": customer.pk}
+        )
+        activity_form.fields["customer"].widget = forms.HiddenInput()
     return render(
         request,
         "crm_core/customers/detail.html",
@@ -196,7 +206,7 @@ def customer_detail(request, pk):
             "contacts": customer.contacts.all()[:50],
             "deals": customer.deals.select_related("stage", "owner")[:50],
             "timeline": selectors.customer_timeline(customer=customer, limit=50),
-            "can_edit": has_perm(request.user, Perm.CHANGE_RECORDS)
-            and can_see(request.user, customer, include_pool=False),
+            "can_edit": can_edit,
+            "activity_form": activity_form,
         },
     )

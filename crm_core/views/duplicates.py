@@ -14,8 +14,6 @@ from ..records import visible
 from ..selectors import duplicates as selectors
 from ..services import duplicates as services
 
-LABELS = {"customer": "customers", "contact": "contacts", "lead": "leads"}
-
 
 def _int(value):
     try:
@@ -41,7 +39,7 @@ def duplicates_page(request):
         .order_by("-count", "name_key")[:50]
     )
     by_key: dict[str, list] = {row["name_key"]: [] for row in keys}
-    for record in records.filter(name_key__in=list(by_key)).order_by("id"):
+    for record in records.filter(name_key__in=list(by_key)).select_related("owner").order_by("id"):
         by_key[record.name_key].append(record)
     return render(
         request,

@@ -319,3 +319,25 @@ def test_a_leader_can_create_a_customer_straight_into_the_public_pool(world, peo
     assert response.json()["id"] in {row["id"] for row in pool["results"]}
     refused = _create(world, people, "east_rep", name="Not mine to pool", owner_id=None)
     assert refused.status_code == 403
+
+
+def test_a_call_logged_on_the_360_page_is_a_follow_up(world, people):
+    customer_id = _create(world, people, "east_rep", name="Follow-up Co").json()["id"]
+    web = signed_in(world.a, people["east_rep"].email)
+    page = web.get(f"/customers/{customer_id}/")
+    assert 'id="quick-activity"' in page.content.decode()
+    logged = web.post(
+        "/activities/new/",
+        {
+            "kind": "call",
+            "subject": "Called about the renewal",
+            "priority": "normal",
+            "customer": customer_id,
+            "next": f"/customers/{customer_id}/",
+        },
+    )
+    assert logged.status_code == 302 and logged["Location"] == f"/customers/{customer_id}/"
+    with tenant_context(world.a.tenant):
+        customer = Customer.objects.get(pk=customer_id)
+        assert customer.last_activity_at is not None
+    assert "Called about the renewal" in web.get(f"/customers/{customer_id}/").content.decode()

@@ -643,3 +643,14 @@ def test_cursor_pages_by_amount_visit_every_deal_once(world, crew):
         url = body["next"]
     assert {pk for pk, _amount in seen} == made and len(seen) == 4
     assert [amount for _pk, amount in seen] == ["7.00", "5.00", "5.00", "1.00"]
+
+
+def test_the_list_and_the_board_do_not_query_per_row(world, crew, django_assert_max_num_queries):
+    for index in range(12):
+        _new_deal(world, crew, name=f"N+1 {index}", customer_id=crew["customers"]["east_rep"].pk)
+    client = api(world, crew, "east_rep")
+    with django_assert_max_num_queries(12):
+        assert len(client.get("/api/v1/deals/?page_size=50").json()["results"]) >= 12
+    page = signed_in(world.a, "d-er@a.example.com")
+    with django_assert_max_num_queries(25):
+        assert page.get(f"/deals/?pipeline={crew['pipeline'].pk}").status_code == 200
