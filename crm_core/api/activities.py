@@ -15,6 +15,7 @@ from crm_platform.kernel.serializers import StrictInput
 from ..models import Activity, Contact, Customer, Deal, Lead
 from ..selectors import activities as selectors
 from ..services import activities as services
+from .common import record_permission
 
 
 class ActivityRow(serializers.Serializer):
@@ -129,9 +130,7 @@ def _rename(rows):
 
 
 class ActivityListApi(APIView):
-    def get_permissions(self):
-        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
-        return [api_permission(perm)()]
+    permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
     @extend_schema(parameters=[ActivityFilters], responses=ActivityRow(many=True))
     def get(self, request):
@@ -154,9 +153,7 @@ class ActivityListApi(APIView):
 
 
 class ActivityDetailApi(APIView):
-    def get_permissions(self):
-        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
-        return [api_permission(perm)()]
+    permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
     @extend_schema(responses=ActivityOutput)
     def get(self, request, pk):

@@ -1,12 +1,11 @@
 """REST API for contacts: lean cursor-paginated list and CRUD."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Team, User
-from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
@@ -15,6 +14,7 @@ from ..models import Contact, Customer, Region
 from ..records import visible
 from ..selectors import contacts as selectors
 from ..services import contacts as services
+from .common import bulk_save_api, record_permission
 
 
 class ContactRow(serializers.Serializer):
@@ -122,9 +122,7 @@ def _lean(rows):
 
 
 class ContactListApi(APIView):
-    def get_permissions(self):
-        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
-        return [api_permission(perm)()]
+    permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
     @extend_schema(parameters=[ContactFilters], responses=ContactRow(many=True))
     def get(self, request):
@@ -145,11 +143,7 @@ class ContactListApi(APIView):
 
 
 class ContactDetailApi(APIView):
-    def get_permissions(self):
-        perm = {"GET": Perm.VIEW_RECORDS, "DELETE": Perm.DELETE_RECORDS}.get(
-            self.request.method, Perm.CHANGE_RECORDS
-        )
-        return [api_permission(perm)()]
+    permission_classes = [record_permission()]
 
     @extend_schema(responses=ContactOutput)
     def get(self, request, pk):
@@ -172,37 +166,9 @@ class ContactDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ContactBulkApi(APIView):
-    """Create (items without "id") or update (with "id") up to 100 contacts at once,
-    all or nothing; errors are keyed by the item's position."""
-
-    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
-
-    @extend_schema(
-        request=inline_serializer(
-            "ContactBulk",
-            {"items": serializers.ListField(child=serializers.DictField(), max_length=100)},
-        ),
-        responses={200: ContactOutput(many=True)},
-    )
-    def post(self, request):
-        items = request.data.get("items") if isinstance(request.data, dict) else None
-        if not isinstance(items, list):
-            raise serializers.ValidationError({"items": ["A list of contacts."]})
-        if len(items) > 100:
-            raise serializers.ValidationError({"items": ["At most 100 records at once."]})
-        parsed, errors = [], {}
-        for index, item in enumerate(items):
-            item = dict(item) if isinstance(item, dict) else {}
-            pk = item.pop("id", None)
-            data = ContactInput(data=item, partial=pk is not None, user=request.user)
-            if data.is_valid():
-                parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
-            else:
-                errors.update(
-                    {f"{index}.{field}": messages for field, messages in data.errors.items()}
-                )
-        if errors:
-            raise serializers.ValidationError(errors)
-        saved = services.contact_bulk_save(actor=request.user, items=parsed)
-        return Response(ContactOutput(saved, many=True).data)
+ContactBulkApi = bulk_save_api(
+    noun="Contact",
+    input_serializer=ContactInput,
+    output_serializer=ContactOutput,
+    save=services.contact_bulk_save,
+)

@@ -1,6 +1,5 @@
 """REST API for customers: lean cursor-paginated list, CRUD, bulk, timeline."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -15,6 +14,7 @@ from crm_platform.kernel.serializers import StrictInput
 from ..models import Customer, Region
 from ..selectors import customers as selectors
 from ..services import customers as services
+from .common import bulk_save_api, record_permission
 
 
 class CustomerRow(serializers.Serializer):
@@ -150,9 +150,7 @@ def _rename_owner(rows):
 
 
 class CustomerListApi(APIView):
-    def get_permissions(self):
-        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
-        return [api_permission(perm)()]
+    permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
     @extend_schema(parameters=[CustomerFilters], responses=CustomerRow(many=True))
     def get(self, request):
@@ -173,11 +171,7 @@ class CustomerListApi(APIView):
 
 
 class CustomerDetailApi(APIView):
-    def get_permissions(self):
-        perm = {"GET": Perm.VIEW_RECORDS, "DELETE": Perm.DELETE_RECORDS}.get(
-            self.request.method, Perm.CHANGE_RECORDS
-        )
-        return [api_permission(perm)()]
+    permission_classes = [record_permission()]
 
     @extend_schema(responses=CustomerOutput)
     def get(self, request, pk):
@@ -200,41 +194,12 @@ class CustomerDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CustomerBulkApi(APIView):
-    """Create (items without "id") or update (with "id") up to 100 customers at once,
-    all or nothing; errors are keyed by the item's position."""
-
-    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
-
-    @extend_schema(
-        request=inline_serializer(
-            "CustomerBulk",
-            {"items": serializers.ListField(child=serializers.DictField(), max_length=100)},
-        ),
-        responses={200: CustomerOutput(many=True)},
-    )
-    def post(self, request):
-        items = request.data.get("items") if isinstance(request.data, dict) else None
-        if not isinstance(items, list):
-            raise serializers.ValidationError({"items": ["A list of customers."]})
-        parsed, errors = [], {}
-        for index, item in enumerate(items[:101]):
-            item = dict(item) if isinstance(item, dict) else {}
-            pk = item.pop("id", None)
-            data = CustomerInput(data=item, partial=pk is not None)
-            if data.is_valid():
-                parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
-            else:
-                errors.update(
-                    {f"{index}.{field}": messages for field, messages in data.errors.items()}
-                )
-        if errors:
-            raise serializers.ValidationError(errors)
-        try:
-            saved = services.customer_bulk_save(actor=request.user, items=parsed)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
-        return Response(CustomerOutput(saved, many=True).data)
+CustomerBulkApi = bulk_save_api(
+    noun="Customer",
+    input_serializer=CustomerInput,
+    output_serializer=CustomerOutput,
+    save=services.customer_bulk_save,
+)
 
 
 class CustomerTimelineApi(APIView):

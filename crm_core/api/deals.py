@@ -1,7 +1,6 @@
 """REST API for deals: lean cursor-paginated list, CRUD, moving stage, stage history."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from crm_platform.kernel.serializers import StrictInput
 from ..models import Contact, Customer, Deal, Pipeline, Region, Stage
 from ..selectors import deals as selectors
 from ..services import deals as services
+from .common import bulk_save_api, record_permission
 
 
 class DealRow(serializers.Serializer):
@@ -194,9 +194,7 @@ def _rename(rows):
 
 
 class DealListApi(APIView):
-    def get_permissions(self):
-        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
-        return [api_permission(perm)()]
+    permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
     @extend_schema(parameters=[DealFilters], responses=DealRow(many=True))
     def get(self, request):
@@ -220,11 +218,7 @@ class DealListApi(APIView):
 
 
 class DealDetailApi(APIView):
-    def get_permissions(self):
-        perm = {"GET": Perm.VIEW_RECORDS, "DELETE": Perm.DELETE_RECORDS}.get(
-            self.request.method, Perm.CHANGE_RECORDS
-        )
-        return [api_permission(perm)()]
+    permission_classes = [record_permission()]
 
     @extend_schema(responses=DealOutput)
     def get(self, request, pk):
@@ -245,47 +239,12 @@ class DealDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DealBulkApi(APIView):
-    """Create (items without "id") or update (with "id") up to 100 deals at once, all or
-    nothing; errors are keyed by the item's position."""
-
-    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
-
-    @extend_schema(
-        request=inline_serializer(
-            "DealBulk",
-            {"items": serializers.ListField(child=serializers.DictField(), max_length=100)},
-        ),
-        responses={200: DealOutput(many=True)},
-    )
-    def post(self, request):
-        items = request.data.get("items") if isinstance(request.data, dict) else None
-        if not isinstance(items, list):
-            raise serializers.ValidationError({"items": [_("A list of deals.")]})
-        if len(items) > 100:
-            raise serializers.ValidationError({"items": [_("At most 100 records at once.")]})
-        parsed, errors = [], {}
-        for index, item in enumerate(items):
-            item = dict(item) if isinstance(item, dict) else {}
-            pk = item.pop("id", None)
-            data = DealInput(data=item, partial=pk is not None)
-            if data.is_valid():
-                parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
-            else:
-                errors.update(
-                    {f"{index}.{field}": messages for field, messages in data.errors.items()}
-                )
-        if errors:
-            raise serializers.ValidationError(errors)
-        try:
-            saved = services.deal_bulk_save(actor=request.user, items=parsed)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(
-                {_api_key(key): messages for key, messages in exc.message_dict.items()}
-            ) from None
-        rows = selectors.deal_queryset(user=request.user).filter(pk__in=[d.pk for d in saved])
-        by_id = {deal.pk: deal for deal in rows.select_related("customer", "stage", "owner")}
-        return Response(DealOutput([by_id[d.pk] for d in saved if d.pk in by_id], many=True).data)
+DealBulkApi = bulk_save_api(
+    noun="Deal",
+    input_serializer=DealInput,
+    output_serializer=DealOutput,
+    save=lambda **kwargs: _service_call(services.deal_bulk_save, **kwargs),
+)
 
 
 class MoveInput(StrictInput):

@@ -1,6 +1,6 @@
 """REST API for leads: lean cursor-paginated list, CRUD, conversion."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import visible
 from ..selectors import leads as selectors
 from ..services import leads as services
+from .common import bulk_save_api, record_permission
 
 
 class LeadRow(serializers.Serializer):
@@ -156,9 +157,7 @@ def _lean(rows):
 
 
 class LeadListApi(APIView):
-    def get_permissions(self):
-        perm = Perm.VIEW_RECORDS if self.request.method == "GET" else Perm.CHANGE_RECORDS
-        return [api_permission(perm)()]
+    permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
     @extend_schema(parameters=[LeadFilters], responses=LeadRow(many=True))
     def get(self, request):
@@ -179,11 +178,7 @@ class LeadListApi(APIView):
 
 
 class LeadDetailApi(APIView):
-    def get_permissions(self):
-        perm = {"GET": Perm.VIEW_RECORDS, "DELETE": Perm.DELETE_RECORDS}.get(
-            self.request.method, Perm.CHANGE_RECORDS
-        )
-        return [api_permission(perm)()]
+    permission_classes = [record_permission()]
 
     @extend_schema(responses=LeadOutput)
     def get(self, request, pk):
@@ -219,37 +214,9 @@ class LeadConvertApi(APIView):
         return Response(LeadOutput(lead).data)
 
 
-class LeadBulkApi(APIView):
-    """Create (items without "id") or update (with "id") up to 100 leads at once,
-    all or nothing; errors are keyed by the item's position."""
-
-    permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
-
-    @extend_schema(
-        request=inline_serializer(
-            "LeadBulk",
-            {"items": serializers.ListField(child=serializers.DictField(), max_length=100)},
-        ),
-        responses={200: LeadOutput(many=True)},
-    )
-    def post(self, request):
-        items = request.data.get("items") if isinstance(request.data, dict) else None
-        if not isinstance(items, list):
-            raise serializers.ValidationError({"items": ["A list of leads."]})
-        if len(items) > 100:
-            raise serializers.ValidationError({"items": ["At most 100 records at once."]})
-        parsed, errors = [], {}
-        for index, item in enumerate(items):
-            item = dict(item) if isinstance(item, dict) else {}
-            pk = item.pop("id", None)
-            data = LeadInput(data=item, partial=pk is not None)
-            if data.is_valid():
-                parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
-            else:
-                errors.update(
-                    {f"{index}.{field}": messages for field, messages in data.errors.items()}
-                )
-        if errors:
-            raise serializers.ValidationError(errors)
-        saved = services.lead_bulk_save(actor=request.user, items=parsed)
-        return Response(LeadOutput(saved, many=True).data)
+LeadBulkApi = bulk_save_api(
+    noun="Lead",
+    input_serializer=LeadInput,
+    output_serializer=LeadOutput,
+    save=services.lead_bulk_save,
+)

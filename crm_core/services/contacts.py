@@ -27,6 +27,7 @@ from ..records import (
     snapshot,
     visible,
 )
+from .bulk import records_bulk_save
 
 EDITABLE_FIELDS = (
     "customer",
@@ -198,39 +199,14 @@ def contact_delete(*, contact: Contact, actor: User) -> None:
 
 
 def contact_bulk_save(*, actor: User, items: list[dict]) -> list[Contact]:
-    """Create (no "id") or update (with "id") up to 100 contacts, all or nothing.
-
-    Errors come back keyed by position and field: {"3.email": [...]}.
-    """
-    if len(items) > 100:
-        raise ValidationError({"items": [_("At most 100 records at once.")]})
-    saved, errors = [], {}
-    with transaction.atomic():
-        for index, item in enumerate(items):
-            item = dict(item)
-            pk = item.pop("id", None)
-            try:
-                with transaction.atomic():
-                    if pk is None:
-                        saved.append(contact_create(actor=actor, data=item))
-                    else:
-                        contact = visible(Contact.objects.all(), actor).filter(pk=pk).first()
-                        if contact is None:
-                            raise ValidationError({"id": [_("Not found.")]})
-                        saved.append(contact_update(contact=contact, actor=actor, data=item))
-            except ValidationError as exc:
-                fields = (
-                    exc.message_dict
-                    if hasattr(exc, "error_dict")
-                    else {"non_field_errors": exc.messages}
-                )
-                errors.update({f"{index}.{field}": messages for field, messages in fields.items()})
-            except PermissionDenied:
-                errors[f"{index}.non_field_errors"] = [_("Not allowed.")]
-        if errors:
-            transaction.set_rollback(True)
-            raise ValidationError(errors)
-    return saved
+    """Create (no "id") or update (with "id") up to 100 contacts, all or nothing."""
+    return records_bulk_save(
+        actor=actor,
+        items=items,
+        visible_records=visible(Contact.objects.all(), actor),
+        create=contact_create,
+        update=lambda record, **kwargs: contact_update(contact=record, **kwargs),
+    )
 
 
 def contact_payload(contact: Contact) -> dict:

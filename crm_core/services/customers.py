@@ -19,8 +19,10 @@ from ..records import (
     record_field_changes,
     search_text,
     snapshot,
+    visible,
 )
 from .assignment import assignee_for
+from .bulk import records_bulk_save
 
 # Fields a user may set; everything else is derived or bookkeeping.
 EDITABLE_FIELDS = (
@@ -165,39 +167,14 @@ def customer_delete(*, customer: Customer, actor: User) -> None:
 
 
 def customer_bulk_save(*, actor: User, items: list[dict]) -> list[Customer]:
-    """Create (no "id") or update (with "id") up to 100 customers, all or nothing.
-
-    Errors come back keyed by position and field: {"3.email": [...]}.
-    """
-    if len(items) > 100:
-        raise ValidationError({"items": [_("At most 100 records at once.")]})
-    saved, errors = [], {}
-    with transaction.atomic():
-        for index, item in enumerate(items):
-            item = dict(item)
-            pk = item.pop("id", None)
-            try:
-                with transaction.atomic():
-                    if pk is None:
-                        saved.append(customer_create(actor=actor, data=item))
-                    else:
-                        customer = Customer.objects.filter(pk=pk).first()
-                        if customer is None:
-                            raise ValidationError({"id": [_("Not found.")]})
-                        saved.append(customer_update(customer=customer, actor=actor, data=item))
-            except ValidationError as exc:
-                fields = (
-                    exc.message_dict
-                    if hasattr(exc, "error_dict")
-                    else {"non_field_errors": exc.messages}
-                )
-                errors.update({f"{index}.{field}": messages for field, messages in fields.items()})
-            except PermissionDenied:
-                errors[f"{index}.non_field_errors"] = [_("Not allowed.")]
-        if errors:
-            transaction.set_rollback(True)
-            raise ValidationError(errors)
-    return saved
+    """Create (no "id") or update (with "id") up to 100 customers, all or nothing."""
+    return records_bulk_save(
+        actor=actor,
+        items=items,
+        visible_records=visible(Customer.objects.all(), actor),
+        create=customer_create,
+        update=lambda record, **kwargs: customer_update(customer=record, **kwargs),
+    )
 
 
 def customer_payload(customer: Customer) -> dict:

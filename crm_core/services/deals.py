@@ -24,6 +24,7 @@ from ..records import (
     snapshot,
     visible,
 )
+from .bulk import records_bulk_save
 from .pipelines import pipeline_ensure_default
 
 EDITABLE_FIELDS = (
@@ -288,36 +289,11 @@ def deal_payload(deal: Deal) -> dict:
 
 
 def deal_bulk_save(*, actor: User, items: list[dict]) -> list[Deal]:
-    """Create (no "id") or update (with "id") up to 100 deals, all or nothing.
-
-    Errors come back keyed by position and field: {"3.amount": [...]}.
-    """
-    if len(items) > 100:
-        raise ValidationError({"items": [_("At most 100 records at once.")]})
-    saved, errors = [], {}
-    with transaction.atomic():
-        for index, item in enumerate(items):
-            item = dict(item)
-            pk = item.pop("id", None)
-            try:
-                with transaction.atomic():
-                    if pk is None:
-                        saved.append(deal_create(actor=actor, data=item))
-                        continue
-                    deal = visible(Deal.objects.all(), actor).filter(pk=pk).first()
-                    if deal is None:
-                        raise ValidationError({"id": [_("Not found.")]})
-                    saved.append(deal_update(deal=deal, actor=actor, data=item))
-            except ValidationError as exc:
-                fields = (
-                    exc.message_dict
-                    if hasattr(exc, "error_dict")
-                    else {"non_field_errors": exc.messages}
-                )
-                errors.update({f"{index}.{field}": messages for field, messages in fields.items()})
-            except PermissionDenied:
-                errors[f"{index}.non_field_errors"] = [_("Not allowed.")]
-        if errors:
-            transaction.set_rollback(True)
-            raise ValidationError(errors)
-    return saved
+    """Create (no "id") or update (with "id") up to 100 deals, all or nothing."""
+    return records_bulk_save(
+        actor=actor,
+        items=items,
+        visible_records=visible(Deal.objects.all(), actor),
+        create=deal_create,
+        update=lambda record, **kwargs: deal_update(deal=record, **kwargs),
+    )

@@ -27,6 +27,7 @@ from ..records import (
     visible,
 )
 from .assignment import assignee_for
+from .bulk import records_bulk_save
 from .contacts import contact_create
 from .customers import customer_create
 
@@ -286,39 +287,14 @@ def lead_convert(
 
 
 def lead_bulk_save(*, actor: User, items: list[dict]) -> list[Lead]:
-    """Create (no "id") or update (with "id") up to 100 leads, all or nothing.
-
-    Errors come back keyed by position and field: {"3.email": [...]}.
-    """
-    if len(items) > 100:
-        raise ValidationError({"items": [_("At most 100 records at once.")]})
-    saved, errors = [], {}
-    with transaction.atomic():
-        for index, item in enumerate(items):
-            item = dict(item)
-            pk = item.pop("id", None)
-            try:
-                with transaction.atomic():
-                    if pk is None:
-                        saved.append(lead_create(actor=actor, data=item))
-                    else:
-                        lead = visible(Lead.objects.all(), actor).filter(pk=pk).first()
-                        if lead is None:
-                            raise ValidationError({"id": [_("Not found.")]})
-                        saved.append(lead_update(lead=lead, actor=actor, data=item))
-            except ValidationError as exc:
-                fields = (
-                    exc.message_dict
-                    if hasattr(exc, "error_dict")
-                    else {"non_field_errors": exc.messages}
-                )
-                errors.update({f"{index}.{field}": messages for field, messages in fields.items()})
-            except PermissionDenied:
-                errors[f"{index}.non_field_errors"] = [_("Not allowed.")]
-        if errors:
-            transaction.set_rollback(True)
-            raise ValidationError(errors)
-    return saved
+    """Create (no "id") or update (with "id") up to 100 leads, all or nothing."""
+    return records_bulk_save(
+        actor=actor,
+        items=items,
+        visible_records=visible(Lead.objects.all(), actor),
+        create=lead_create,
+        update=lambda record, **kwargs: lead_update(lead=record, **kwargs),
+    )
 
 
 def lead_payload(lead: Lead) -> dict:

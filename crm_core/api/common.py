@@ -1,0 +1,82 @@
+"""What the CRM's record APIs share: method permissions and the bulk endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import api_permission
+from accounts.roles import Perm, has_perm
+
+from ..services.bulk import MAX_BULK
+
+
+def record_permission(*, delete: str = Perm.DELETE_RECORDS) -> type[BasePermission]:
+    """Reads need VIEW_RECORDS, DELETE needs `delete`, other writes CHANGE_RECORDS.
+    (Which records are reachable is decided by the selectors' visibility.)"""
+
+    class RecordPermission(BasePermission):
+        def has_permission(self, request, view):
+            if request.method in SAFE_METHODS:
+                return has_perm(request.user, Perm.VIEW_RECORDS)
+            perm = delete if request.method == "DELETE" else Perm.CHANGE_RECORDS
+            return has_perm(request.user, perm)
+
+    return RecordPermission
+
+
+def bulk_save_api(
+    *,
+    noun: str,
+    input_serializer: type[serializers.Serializer],
+    output_serializer: type[serializers.Serializer],
+    save: Callable[..., list],
+) -> type[APIView]:
+    """POST {"items": [...]}: create (no "id") or update (with "id") up to 100 records,
+    all or nothing; errors are keyed "<position>.<field>"."""
+
+    class BulkApi(APIView):
+        permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
+
+        @extend_schema(
+            request=inline_serializer(
+                f"{noun}Bulk",
+                {
+                    "items": serializers.ListField(
+                        child=serializers.DictField(), max_length=MAX_BULK
+                    )
+                },
+            ),
+            responses={200: output_serializer(many=True)},
+        )
+        def post(self, request):
+            items = request.data.get("items") if isinstance(request.data, dict) else None
+            if not isinstance(items, list):
+                raise serializers.ValidationError({"items": ["A list of records."]})
+            if len(items) > MAX_BULK:
+                raise serializers.ValidationError({"items": ["At most 100 records at once."]})
+            parsed, errors = [], {}
+            for index, item in enumerate(items):
+                item = dict(item) if isinstance(item, dict) else {}
+                pk = item.pop("id", None)
+                data = input_serializer(data=item, partial=pk is not None)
+                if data.is_valid():
+                    parsed.append({**data.validated_data, **({"id": pk} if pk else {})})
+                else:
+                    errors.update(
+                        {f"{index}.{field}": messages for field, messages in data.errors.items()}
+                    )
+            if errors:
+                raise serializers.ValidationError(errors)
+            return Response(
+                output_serializer(save(actor=request.user, items=parsed), many=True).data
+            )
+
+    BulkApi.__name__ = BulkApi.__qualname__ = f"{noun}BulkApi"
+    BulkApi.__doc__ = bulk_save_api.__doc__
+    return BulkApi
