@@ -9,13 +9,12 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
-from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
 
 from ..models import Activity, Contact, Customer, Deal, Lead
 from ..selectors import activities as selectors
 from ..services import activities as services
-from .common import record_permission
+from .common import lean_list_response, record_permission
 
 
 class ActivityRow(serializers.Serializer):
@@ -134,13 +133,13 @@ class ActivityListApi(APIView):
 
     @extend_schema(parameters=[ActivityFilters], responses=ActivityRow(many=True))
     def get(self, request):
-        filters = ActivityFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        paginator = CursorPagination()
-        paginator.ordering = filters.validated_data.get("ordering", "-id")
-        rows = selectors.activity_rows(user=request.user, filters=filters.validated_data)
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(_rename(page))
+        return lean_list_response(
+            self,
+            request,
+            filters_class=ActivityFilters,
+            rows=selectors.activity_rows,
+            shape=_rename,
+        )
 
     @extend_schema(request=ActivityInput, responses={201: ActivityOutput})
     def post(self, request):

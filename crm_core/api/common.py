@@ -1,4 +1,4 @@
-"""What the CRM's record APIs share: method permissions and the bulk endpoint."""
+"""What the CRM's record APIs share: method permissions, lean list pages, bulk saves."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import api_permission
 from accounts.roles import Perm, has_perm
+from crm_platform.kernel.pagination import CursorPagination
 
 from ..services.bulk import MAX_BULK
 
@@ -80,3 +81,25 @@ def bulk_save_api(
     BulkApi.__name__ = BulkApi.__qualname__ = f"{noun}BulkApi"
     BulkApi.__doc__ = bulk_save_api.__doc__
     return BulkApi
+
+
+def lean_list_response(
+    view,
+    request,
+    *,
+    filters_class: type[serializers.Serializer],
+    rows: Callable,
+    shape: Callable[[list], list],
+) -> Response:
+    """One page of a lean list: validated filters -> rows(user=, filters=) (a .values()
+    queryset) -> a cursor page -> shape(rows). Non-unique orderings get "-id" as the
+    tie-breaker so cursors stay stable."""
+    filters = filters_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    ordering = filters.validated_data.get("ordering", "-id")
+    paginator = CursorPagination()
+    paginator.ordering = ordering if ordering.lstrip("-") == "id" else (ordering, "-id")
+    page = paginator.paginate_queryset(
+        rows(user=request.user, filters=filters.validated_data), request, view=view
+    )
+    return paginator.get_paginated_response(shape(page))

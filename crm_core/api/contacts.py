@@ -7,14 +7,13 @@ from rest_framework.views import APIView
 
 from accounts.models import Team, User
 from accounts.roles import Perm
-from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
 
 from ..models import Contact, Customer, Region
 from ..records import visible
 from ..selectors import contacts as selectors
 from ..services import contacts as services
-from .common import bulk_save_api, record_permission
+from .common import bulk_save_api, lean_list_response, record_permission
 
 
 class ContactRow(serializers.Serializer):
@@ -126,13 +125,9 @@ class ContactListApi(APIView):
 
     @extend_schema(parameters=[ContactFilters], responses=ContactRow(many=True))
     def get(self, request):
-        filters = ContactFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        paginator = CursorPagination()
-        paginator.ordering = filters.validated_data.get("ordering", "-id")
-        rows = selectors.contact_rows(user=request.user, filters=filters.validated_data)
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(_lean(page))
+        return lean_list_response(
+            self, request, filters_class=ContactFilters, rows=selectors.contact_rows, shape=_lean
+        )
 
     @extend_schema(request=ContactInput, responses={201: ContactOutput})
     def post(self, request):

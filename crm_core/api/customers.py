@@ -8,13 +8,12 @@ from rest_framework.views import APIView
 from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
-from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
 
 from ..models import Customer, Region
 from ..selectors import customers as selectors
 from ..services import customers as services
-from .common import bulk_save_api, record_permission
+from .common import bulk_save_api, lean_list_response, record_permission
 
 
 class CustomerRow(serializers.Serializer):
@@ -154,13 +153,13 @@ class CustomerListApi(APIView):
 
     @extend_schema(parameters=[CustomerFilters], responses=CustomerRow(many=True))
     def get(self, request):
-        filters = CustomerFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        paginator = CursorPagination()
-        paginator.ordering = filters.validated_data.get("ordering", "-id")
-        rows = selectors.customer_rows(user=request.user, filters=filters.validated_data)
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(_rename_owner(page))
+        return lean_list_response(
+            self,
+            request,
+            filters_class=CustomerFilters,
+            rows=selectors.customer_rows,
+            shape=_rename_owner,
+        )
 
     @extend_schema(request=CustomerInput, responses={201: CustomerOutput})
     def post(self, request):

@@ -9,13 +9,12 @@ from rest_framework.views import APIView
 from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
-from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
 
 from ..models import Contact, Customer, Deal, Pipeline, Region, Stage
 from ..selectors import deals as selectors
 from ..services import deals as services
-from .common import bulk_save_api, record_permission
+from .common import bulk_save_api, lean_list_response, record_permission
 
 
 class DealRow(serializers.Serializer):
@@ -198,15 +197,9 @@ class DealListApi(APIView):
 
     @extend_schema(parameters=[DealFilters], responses=DealRow(many=True))
     def get(self, request):
-        filters = DealFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        paginator = CursorPagination()
-        paginator.ordering = filters.validated_data.get("ordering", "-id")
-        if paginator.ordering.lstrip("-") != "id":
-            paginator.ordering = (paginator.ordering, "-id")
-        rows = selectors.deal_rows(user=request.user, filters=filters.validated_data)
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(_rename(page))
+        return lean_list_response(
+            self, request, filters_class=DealFilters, rows=selectors.deal_rows, shape=_rename
+        )
 
     @extend_schema(request=DealInput, responses={201: DealOutput})
     def post(self, request):

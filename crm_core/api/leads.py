@@ -8,14 +8,13 @@ from rest_framework.views import APIView
 from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
-from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
 
 from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import visible
 from ..selectors import leads as selectors
 from ..services import leads as services
-from .common import bulk_save_api, record_permission
+from .common import bulk_save_api, lean_list_response, record_permission
 
 
 class LeadRow(serializers.Serializer):
@@ -161,13 +160,9 @@ class LeadListApi(APIView):
 
     @extend_schema(parameters=[LeadFilters], responses=LeadRow(many=True))
     def get(self, request):
-        filters = LeadFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        paginator = CursorPagination()
-        paginator.ordering = filters.validated_data.get("ordering", "-id")
-        rows = selectors.lead_rows(user=request.user, filters=filters.validated_data)
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(_lean(page))
+        return lean_list_response(
+            self, request, filters_class=LeadFilters, rows=selectors.lead_rows, shape=_lean
+        )
 
     @extend_schema(request=LeadInput, responses={201: LeadOutput})
     def post(self, request):
