@@ -92,7 +92,7 @@ def test_upload_a_csv_and_watch_it_finish_with_an_error_report(browser, live_web
         assert page.locator(".created-rows").inner_text() == "500"
         assert page.locator(".error-rows").inner_text() == "1"
         report = page.locator("table.import-errors")
-        assert "502" in report.inner_text() and "email" in report.inner_text()
+        assert "502" in report.inner_text() and "e-mail" in report.inner_text()
         assert page.locator("text=Download every error (CSV)").is_visible()
     finally:
         context.close()

@@ -1,9 +1,5 @@
-"""Reads for export: the records a user may see, narrowed by the list filters, as rows.
-
-Customers use the customers list's own filters (selectors.customers.customer_queryset);
-contacts and leads take the common ones here (q, owner, team, region, and customer for
-contacts, status and source for leads).
-"""
+"""Reads for export: the records a user may see, narrowed by the filters of the entity's
+list (its own selector: the same visibility, the same filters), as rows."""
 
 from __future__ import annotations
 
@@ -13,9 +9,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ..models import Contact, Customer, Lead
-from ..records import visible
+from .contacts import contact_queryset
 from .customers import customer_queryset
-from .search import search_filter
+from .leads import lead_queryset
 
 CHUNK = 2000
 # (column, header source): a field name (its label heads the column) or a lookup.
@@ -78,25 +74,12 @@ MODELS = {"customer": Customer, "contact": Contact, "lead": Lead}
 
 
 def export_queryset(*, entity: str, user, filters: dict) -> QuerySet:
+    """The rows of the entity's list for `user` and `filters` (visibility included)."""
     if entity == "customer":
         return customer_queryset(user=user, filters=filters)
-    model = MODELS[entity]
-    queryset = visible(model.objects.all(), user, include_pool=entity == "lead")
-    queryset = search_filter(queryset, filters.get("q") or "")
-    owner = filters.get("owner")
-    if owner == "me":
-        queryset = queryset.filter(owner=user)
-    elif owner == "pool":
-        queryset = queryset.filter(owner__isnull=True)
-    elif owner:
-        queryset = queryset.filter(owner_id=owner)
-    for field in ("team", "region", "customer"):
-        if filters.get(field):
-            queryset = queryset.filter(**{f"{field}_id": filters[field]})
-    for field in ("status", "source"):
-        if filters.get(field):
-            queryset = queryset.filter(**{field: filters[field]})
-    return queryset
+    if entity == "contact":
+        return contact_queryset(user=user, filters=filters)
+    return lead_queryset(user=user, filters=filters)
 
 
 def export_headers(entity: str) -> list[str]:

@@ -98,8 +98,10 @@ def _refresh_keys(entity: str, record) -> None:
     if entity == "contact":
         record.search_text = search_text(record.name, record.emails, record.phones)
     else:
+        # As the entity's own services compute it (leads add their company's name).
+        company = record.company_name if entity == "lead" else ""
         record.phone_key = phone_key(record.phone)
-        record.search_text = search_text(record.name, record.email, record.phone)
+        record.search_text = search_text(record.name, company, record.email, record.phone)
 
 
 @transaction.atomic

@@ -137,11 +137,19 @@ def _mapping(request, job: ImportJob):
 
 def _progress_context(job: ImportJob) -> dict:
     finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+    model = services.MODELS[job.entity]
+    labels = {
+        field: model._meta.get_field(field).verbose_name
+        for field in services.IMPORT_FIELDS[job.entity]
+    }
     return {
         "job": job,
         "percent": selectors.import_progress(job),
         "finished": finished,
-        "errors": job.errors[:ERRORS_SHOWN],
+        "errors": [
+            {**error, "label": labels.get(error.get("field"), error.get("field"))}
+            for error in job.errors[:ERRORS_SHOWN]
+        ],
         "more_errors": max(0, len(job.errors) - ERRORS_SHOWN),
     }
 

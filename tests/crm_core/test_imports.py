@@ -249,6 +249,8 @@ def test_api_upload_poll_and_errors_csv(world, people):
     assert errors.status_code == 200 and errors["Content-Type"].startswith("text/csv")
     lines = list(csv.reader(io.StringIO(errors.content.decode("utf-8-sig"))))
     assert lines[0] == ["row", "field", "message"] and {line[0] for line in lines[1:]} == {"3", "4"}
+    listed = client.get("/api/v1/imports/").json()
+    assert listed[0]["id"] == job_id and "errors" not in listed[0]
     # Other users' jobs are not theirs to read; reps may not import at all.
     manager = client_for(world.a, people["tokens"]["east_manager"])
     assert manager.get(f"/api/v1/imports/{job_id}/").status_code == 404
@@ -369,3 +371,47 @@ def test_celery_task_runs_the_import_end_to_end(world, committed, celery_worker)
         with tenant_context(world.a.tenant):
             Customer.objects.filter(name__startswith="Celery import ").delete()
             ImportJob.objects.filter(pk=job_id).delete()
+
+
+@db
+def test_list_values_with_quotes_and_backslashes_survive_copy(world, people):
+    rows = [["Name", "Tags"], ["Quoted tags Co", 'say "hi", back\\slash, {braces}, 标签']]
+    job = run(world, people["admin"], csv_bytes(rows))
+    assert job.created_rows == 1, job.errors
+    with tenant_context(world.a.tenant):
+        tags = Customer.objects.get(name="Quoted tags Co").tags
+    assert tags == sorted(['say "hi"', "back\\slash", "{braces}", "标签"])
+
+
+@db
+def test_update_mode_only_touches_records_the_importer_may_change(world, people):
+    with tenant_context(world.a.tenant):
+        theirs = make_customer(people["west_rep"], "West only", "west-only@example.com")
+    rows = [["Name", "E-mail", "Industry"], ["West only", "west-only@example.com", "mining"]]
+    job = run(world, people["east_manager"], csv_bytes(rows), dedupe="update")
+    assert (job.updated_rows, job.skipped_rows, job.created_rows) == (0, 1, 0)
+    with tenant_context(world.a.tenant):
+        theirs.refresh_from_db()
+        assert theirs.industry == ""
+
+
+@db
+def test_contact_and_lead_exports_use_their_lists_filters(world, people):
+    from tests.crm_core.test_search import make_contact, make_lead
+
+    with tenant_context(world.a.tenant):
+        customer = make_customer(people["east_rep"], "Export contacts customer")
+        make_contact(people["east_rep"], "出口联系人", ["c@export.example"], customer=customer)
+        make_contact(people["west_rep"], "出口联系人 west")
+        qualified = make_lead(people["east_rep"], "出口线索")
+        qualified.status = "qualified"
+        qualified.save()
+        make_lead(people["east_rep"], "出口线索 new")
+    manager = client_for(world.a, people["tokens"]["east_manager"])
+    response = manager.get("/api/v1/exports/contacts.csv", {"customer": customer.pk})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert [row[1] for row in rows[1:]] == ["出口联系人"]
+    assert rows[1][2] == "Export contacts customer" and rows[1][5] == "c@export.example"
+    response = manager.get("/api/v1/exports/leads.xlsx", {"status": "qualified", "q": "出口"})
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["出口线索"]
