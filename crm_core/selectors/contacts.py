@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from ..models import Contact
 from ..records import visible
+from .search import search_filter
 
 LIST_FIELDS = (
     "id",
@@ -35,8 +34,7 @@ def contact_queryset(*, user, filters: dict | None = None) -> QuerySet[Contact]:
     fragment), customer (id), owner ("me" or an id), decision_role."""
     filters = filters or {}
     queryset = visible(Contact.objects.all(), user)
-    if q := (filters.get("q") or "").strip():
-        queryset = queryset.filter(search_text__contains=unicodedata.normalize("NFKC", q).lower())
+    queryset = search_filter(queryset, filters.get("q") or "")
     if filters.get("customer"):
         queryset = queryset.filter(customer_id=filters["customer"])
     owner = filters.get("owner")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from ..models import Activity, Customer, FieldChange, PoolMove
 from ..records import visible
+from .search import search_filter
 
 # What a list row carries: built with .values(), no per-row serializer (design.md).
 LIST_FIELDS = (
@@ -52,8 +51,7 @@ def customer_queryset(*, user, filters: dict | None = None) -> QuerySet[Customer
     kind, relationship_stage, lifecycle_stage, value_tier, is_key_account, tag."""
     filters = filters or {}
     queryset = visible(Customer.objects.all(), user, include_pool=True)
-    if q := (filters.get("q") or "").strip():
-        queryset = queryset.filter(search_text__contains=unicodedata.normalize("NFKC", q).lower())
+    queryset = search_filter(queryset, filters.get("q") or "")
     owner = filters.get("owner")
     if owner == "me":
         queryset = queryset.filter(owner=user)

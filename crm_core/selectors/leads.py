@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from ..models import Activity, FieldChange, Lead, PoolMove
 from ..records import visible
+from .search import search_filter
 
 LIST_FIELDS = (
     "id",
@@ -51,8 +50,7 @@ def lead_queryset(*, user, filters: dict | None = None) -> QuerySet[Lead]:
     purchase_window, team, region, qualified (all three MAN flags)."""
     filters = filters or {}
     queryset = visible(Lead.objects.all(), user, include_pool=True)
-    if q := (filters.get("q") or "").strip():
-        queryset = queryset.filter(search_text__contains=unicodedata.normalize("NFKC", q).lower())
+    queryset = search_filter(queryset, filters.get("q") or "")
     owner = filters.get("owner")
     if owner == "me":
         queryset = queryset.filter(owner=user)

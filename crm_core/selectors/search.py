@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from ..models import Contact, Customer, Lead
 from ..records import visible
@@ -85,13 +85,6 @@ def _ranked(queryset: QuerySet, term: str) -> QuerySet:
     ).order_by("-prefix", "-similarity", "-id")
 
 
-def _url(route: str, pk: int) -> str | None:
-    try:
-        return reverse(route, args=[pk])
-    except NoReverseMatch:  # that area's pages are not there yet
-        return None
-
-
 def _subtitle(kind: str, row: dict) -> str:
     if kind == "contact":
         return " · ".join([*row["emails"][:1], *row["phones"][:1]])
@@ -112,7 +105,7 @@ def _search_type(*, user, kind: str, term: str, limit: int) -> list[dict]:
             "name": row["name"],
             "subtitle": _subtitle(kind, row),
             "in_pool": spec.include_pool and row["owner_id"] is None,
-            "url": _url(spec.detail_route, row["id"]),
+            "url": reverse(spec.detail_route, args=[row["id"]]),
             "rank": (row["prefix"], row["similarity"] or 0.0),
         }
         for row in rows

@@ -22,7 +22,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
@@ -185,12 +185,9 @@ def notification_link(notification: Notification) -> str:
     name = RECORD_PAGES.get(notification.record_type)
     if not name:
         return ""
-    try:
-        if notification.record_type == "activity":
-            return reverse(name)
-        return reverse(name, args=[notification.record_id])
-    except NoReverseMatch:  # an area without a page for its records yet
-        return ""
+    if notification.record_type == "activity":
+        return reverse(name)
+    return reverse(name, args=[notification.record_id])
 
 
 def notification_email_send(*, notification_id: int) -> bool:

@@ -341,3 +341,15 @@ def test_a_call_logged_on_the_360_page_is_a_follow_up(world, people):
         customer = Customer.objects.get(pk=customer_id)
         assert customer.last_activity_at is not None
     assert "Called about the renewal" in web.get(f"/customers/{customer_id}/").content.decode()
+
+
+def test_list_pages_offer_export_with_the_current_filters_to_those_allowed(world, people):
+    manager = signed_in(world.a, people["east_manager"].email)
+    page = manager.get("/customers/", {"value_tier": "A"}).content.decode()
+    assert "/api/v1/exports/customers.csv?value_tier=A" in page
+    assert "/api/v1/exports/customers.xlsx?value_tier=A" in page
+    export = manager.get("/api/v1/exports/customers.csv", {"value_tier": "A"})
+    assert export.status_code == 200
+    rep = signed_in(world.a, people["east_rep"].email)
+    assert "/api/v1/exports/" not in rep.get("/customers/").content.decode()
+    assert rep.get("/api/v1/exports/customers.csv").status_code == 403
