@@ -81,9 +81,11 @@ def name_key(name: str) -> str:
 
 
 def phone_key(phone: str) -> str:
-    """Digits only, without a leading international 00 / +; the last 11 digits compare."""
+    """The last 9 digits: the same number written with a country code or with a national
+    trunk 0 ("+81 3 5555 0101" / "03-5555-0101", "+86 138 0013 8000" / "13800138000")
+    compares equal; a rare clash only raises a duplicate warning."""
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", phone or ""))
-    return digits[-11:]
+    return digits[-9:]
 
 
 def search_text(*parts: str | Iterable[str]) -> str:

@@ -1,7 +1,7 @@
 """Duplicate detection: records with the same e-mail, the same phone or the same name.
 
 "Same" is by the normalised keys of crm_core.records: name_key (width-folded, lowercased,
-without punctuation or company suffixes), phone_key (last 11 digits) and the e-mail
+without punctuation or company suffixes), phone_key (last 9 digits) and the e-mail
 compared case-insensitively. Used on create (the API and forms ask before saving), on
 import (in bulk, see `existing_keys`) and by the merge page.
 """

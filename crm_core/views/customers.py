@@ -17,6 +17,7 @@ from crm_platform.kernel.forms import form_add_errors
 from ..models import Activity, Customer, Region
 from ..records import can_see
 from ..selectors import customers as selectors
+from ..selectors.duplicates import duplicates_of
 from ..services import customers as services
 from .activities import QuickActivityForm
 
@@ -162,12 +163,23 @@ def _save(request, form: CustomerForm, customer: Customer | None):
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def customer_create(request):
+    """New customer; possible duplicates are shown first and need a confirmation."""
     form = CustomerForm(request.POST or None, user=request.user)
+    duplicates = {}
     if request.method == "POST" and form.is_valid():
-        if customer := _save(request, form, None):
+        if not request.POST.get("confirm_duplicates"):
+            duplicates = _possible_duplicates(request.user, form.cleaned_data)
+        if not duplicates and (customer := _save(request, form, None)):
             messages.success(request, _("Customer created."))
             return redirect("crm:customer", pk=customer.pk)
-    return render(request, "crm_core/customers/form.html", {"form": form})
+    return render(request, "crm_core/customers/form.html", {"form": form, **duplicates})
+
+
+def _possible_duplicates(user, data: dict) -> dict:
+    """Duplicates the user may see (to open), and how many belong to colleagues."""
+    seen = duplicates_of("customer", data, user=user)
+    hidden = len(duplicates_of("customer", data)) - len(seen)
+    return {"duplicates": seen, "hidden_duplicates": hidden} if seen or hidden else {}
 
 
 @login_required

@@ -57,6 +57,8 @@ def test_keys_normalise_names_phones_and_search_text():
     assert name_key("北京示例科技有限公司") == "北京示例科技"
     assert name_key("ＡＢＣ") == "abc"  # full-width folds
     assert phone_key("+86 138-0013-8000") == phone_key("13800138000")
+    assert phone_key("+81 3 5555 0101") == phone_key("03-5555-0101")
+    assert phone_key("+1 (415) 555-0100") == phone_key("415 555 0100")
     assert "13800138000" in search_text("Li", "+86 138 0013 8000")
 
 
@@ -353,3 +355,23 @@ def test_list_pages_offer_export_with_the_current_filters_to_those_allowed(world
     rep = signed_in(world.a, people["east_rep"].email)
     assert "/api/v1/exports/" not in rep.get("/customers/").content.decode()
     assert rep.get("/api/v1/exports/customers.csv").status_code == 403
+
+
+def test_creating_a_possible_duplicate_asks_for_confirmation(world, people):
+    _create(world, people, "west_rep", name="株式会社ミドリ商会", email="info@midori.example.jp")
+    _create(world, people, "east_rep", name="Green Trading", phone="+81 3 5555 0101")
+    web = signed_in(world.a, people["east_rep"].email)
+    form = {
+        "kind": "company",
+        "name": "ミドリ商会",
+        "relationship_stage": "potential",
+        "phone": "03-5555-0101",
+    }
+    warned = web.post("/customers/new/", form)
+    assert warned.status_code == 200
+    html = warned.content.decode()
+    assert "Green Trading" in html  # mine: shown with a link
+    assert "株式会社ミドリ商会" not in html  # a colleague's: counted, not shown
+    assert "1 similar customer belongs to a colleague." in html
+    created = web.post("/customers/new/", {**form, "confirm_duplicates": "1"})
+    assert created.status_code == 302

@@ -16,6 +16,7 @@ from crm_core.models import (
     PoolMove,
     Stage,
 )
+from crm_core.records import phone_key
 from crm_platform.outbox.models import OutboxEvent
 from tests.conftest import client_for, signed_in
 from tests.crm_core.test_search import (  # noqa: F401 (people_fixture: the "people" fixture)
@@ -150,7 +151,9 @@ def test_merge_repoints_every_relation_and_chooses_fields(world, people, custome
         assert kept.name == "华强电子"  # not chosen: the kept record's value
         assert kept.email == "merge@huaqiang.cn"  # chosen
         assert kept.industry == "electronics"  # empty on the kept record: filled
-        assert kept.phone_key == "75512345678" and "merge@huaqiang.cn" in kept.search_text
+        assert (
+            kept.phone_key == phone_key("75512345678") and "merge@huaqiang.cn" in kept.search_text
+        )
         assert kept.tags == ["vip", "电子"]
         assert Contact.objects.get(pk=customer_pair["contact"].pk).customer_id == keep.pk
         assert Deal.objects.get(pk=customer_pair["deal"].pk).customer_id == keep.pk
