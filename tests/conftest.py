@@ -362,3 +362,32 @@ def live_web(world, celery_worker, tmp_path_factory) -> LiveWeb:
     yield LiveWeb(port=port)
     _stop(proc)
     log.close()
+
+
+# --- browser tests (see tests/browser.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one test module (module scope: while Playwright's sync API is active,
+    Django refuses queries in this thread, so it must not outlive the browser tests)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, require_chromium
+
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

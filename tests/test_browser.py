@@ -4,74 +4,15 @@ Locally these tests are skipped when Chromium is missing; CI sets CRM_REQUIRE_BR
 (and installs Chromium), so there a missing browser fails instead.
 """
 
-import os
-import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
-from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from tests.browser import in_company
 from tests.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-if not CHROMIUM:
-    if os.environ.get("CRM_REQUIRE_BROWSER"):
-        raise RuntimeError("CRM_REQUIRE_BROWSER is set but Chromium is not installed")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
 pytestmark = pytest.mark.browser
-
-# Flags for a closed network: no background fetches, no sandbox when running as root.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def _in_company(tenant, work):
-    """Database work from a browser test: Playwright's sync API runs an event loop in this
-    thread, where Django refuses synchronous queries, so the work runs in another thread."""
-
-    def run():
-        try:
-            with tenant_context(tenant):
-                return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def test_signup_lands_logged_in_on_the_company_host(page, live_web, committed):
@@ -111,7 +52,7 @@ def test_signup_errors_are_shown_next_to_the_fields(page, live_web, committed):
 
 
 def test_owner_invites_a_colleague_and_switches_language(page, live_web, world, committed):
-    colleague = _in_company(
+    colleague = in_company(
         world.a.tenant, lambda: User.objects.create_user("role-change@alpha.example.com", PASSWORD)
     )
     host = world.a.host
@@ -137,7 +78,7 @@ def test_owner_invites_a_colleague_and_switches_language(page, live_web, world, 
     status.wait_for()
     assert "Saved" in status.inner_text()
     assert page.evaluate("window.__no_reload") is True
-    role = _in_company(world.a.tenant, lambda: User.objects.get(pk=colleague.pk).role)
+    role = in_company(world.a.tenant, lambda: User.objects.get(pk=colleague.pk).role)
     assert role == "manager"
 
     with page.expect_navigation():
@@ -147,6 +88,8 @@ def test_owner_invites_a_colleague_and_switches_language(page, live_web, world, 
     with page.expect_navigation():
         page.select_option("#language-select", "ja")
     assert page.locator("h1").inner_text() == "ユーザー"
+    with page.expect_navigation():  # leave the owner's saved language as it was
+        page.select_option("#language-select", "en")
 
 
 def test_the_shell_fits_a_phone(browser, live_web, world, committed):

@@ -4,73 +4,14 @@ Same launch pattern as tests/test_browser.py (Playwright + Debian's Chromium; sk
 locally without Chromium, required in CI with CRM_REQUIRE_BROWSER=1).
 """
 
-import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
-from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.roles import Role
+from tests.browser import in_company
 from tests.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-if not CHROMIUM:
-    if os.environ.get("CRM_REQUIRE_BROWSER"):
-        raise RuntimeError("CRM_REQUIRE_BROWSER is set but Chromium is not installed")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def _in_company(tenant, work):
-    """Database work from a browser test, in another thread (Playwright's sync API runs an
-    event loop in this one, where Django refuses synchronous queries)."""
-
-    def run():
-        try:
-            with tenant_context(tenant):
-                return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def _board_with_a_deal():
@@ -90,7 +31,7 @@ def _board_with_a_deal():
 
 
 def test_dragging_a_card_moves_the_deal(page, live_web, world, committed):
-    email, pipeline_id, deal_id, stages = _in_company(world.a.tenant, _board_with_a_deal)
+    email, pipeline_id, deal_id, stages = in_company(world.a.tenant, _board_with_a_deal)
     host = world.a.host
     page.goto(live_web.url(host, "/accounts/login/"))
     page.fill("#id_username", email)
@@ -116,7 +57,7 @@ def test_dragging_a_card_moves_the_deal(page, live_web, world, committed):
         deal = Deal.objects.select_related("stage").get(pk=deal_id)
         return deal.stage.name, deal.stage_changes.count()
 
-    assert _in_company(world.a.tenant, stage_of_deal) == ("Negotiation", 2)
+    assert in_company(world.a.tenant, stage_of_deal) == ("Negotiation", 2)
 
     # The lost column asks for the lost reason.
     page.once("dialog", lambda dialog: dialog.accept("预算不足"))
@@ -129,4 +70,4 @@ def test_dragging_a_card_moves_the_deal(page, live_web, world, committed):
 
         return Deal.objects.get(pk=deal_id).lost_reason
 
-    assert _in_company(world.a.tenant, lost_reason) == "预算不足"
+    assert in_company(world.a.tenant, lost_reason) == "预算不足"

@@ -1,61 +1,12 @@
 """A real browser imports a CSV: upload, map columns, watch the progress bar reach done
 (htmx polling, a real Celery worker) and read the per-row error report."""
 
-import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
-from django_tenants.utils import tenant_context
 
+from tests.browser import in_company
 from tests.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-if not CHROMIUM:
-    if os.environ.get("CRM_REQUIRE_BROWSER"):
-        raise RuntimeError("CRM_REQUIRE_BROWSER is set but Chromium is not installed")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def _in_company(tenant, work):
-    """Database work off Playwright's event-loop thread (see tests/test_browser.py)."""
-
-    def run():
-        try:
-            with tenant_context(tenant):
-                return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def test_upload_a_csv_and_watch_it_finish_with_an_error_report(browser, live_web, world, committed):
@@ -101,4 +52,4 @@ def test_upload_a_csv_and_watch_it_finish_with_an_error_report(browser, live_web
             Customer.objects.filter(name__startswith="浏览器导入").delete()
             ImportJob.objects.filter(file_name="客户.csv").delete()
 
-        _in_company(world.a.tenant, cleanup)
+        in_company(world.a.tenant, cleanup)

@@ -1,14 +1,12 @@
 """The public pool: claim and release rules with a controllable clock, automatic return
 with its warning, the concurrent-claim race, settings, assignment rules, regions, pages."""
 
-import shutil
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -550,74 +548,3 @@ def test_pool_settings_page_rules_and_regions(world, people):
     web.post(f"/pool/regions/{region.pk}/delete/")
     with tenant_context(world.a.tenant):
         assert not Region.objects.filter(pk=region.pk).exists()
-
-
-# --- a real browser ------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _in_company(tenant, work):
-    """Database work off Playwright's event-loop thread (see tests/test_browser.py)."""
-
-    def run():
-        try:
-            with tenant_context(tenant):
-                return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        return executor.submit(run).result()
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed")
-def test_browser_claims_from_the_pool_without_a_page_load(world, live_web, committed):
-    from playwright.sync_api import sync_playwright
-
-    def setup():
-        rep = User.objects.create_user(
-            "pool-browser@alpha.example.com", PASSWORD, role=Role.SALES_REP, full_name="Pool Rep"
-        )
-        return rep, _lead(name="ブラウザ公海リード"), _lead(name="Other pooled lead")
-
-    rep, lead, other = _in_company(world.a.tenant, setup)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            )
-            page = browser.new_context(locale="en-US").new_page()
-            page.set_default_timeout(15_000)
-            host = world.a.host
-            page.goto(live_web.url(host, "/accounts/login/"))
-            page.fill("#id_username", rep.email)
-            page.fill("#id_password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(live_web.url(host, "/"))
-            page.click("nav.mainnav >> text=Public pool")
-            page.fill("form.filters input[name=q]", "公海リ")  # htmx live search narrows the rows
-            page.locator("#pool-rows tr", has_text="Other pooled lead").wait_for(state="detached")
-            page.evaluate("window.__no_reload = true")
-            row = page.locator(f"#pool-lead-{lead.pk}")
-            row.locator("button", has_text="Claim").click()
-            message = page.locator(f"#pool-lead-{lead.pk} .row-message")
-            message.wait_for()
-            assert "is yours now" in message.inner_text()
-            assert page.evaluate("window.__no_reload") is True
-            browser.close()
-        owner = _in_company(world.a.tenant, lambda: Lead.objects.get(pk=lead.pk).owner_id)
-        assert owner == rep.pk
-    finally:
-
-        def cleanup():
-            ids = [lead.pk, other.pk]
-            PoolMove.objects.filter(record_type="lead", record_id__in=ids).delete()
-            FieldChange.objects.filter(record_type="lead", record_id__in=ids).delete()
-            Lead.objects.filter(pk__in=ids).delete()
-            User.objects.filter(pk=rep.pk).delete()
-
-        _in_company(world.a.tenant, cleanup)
