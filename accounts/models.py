@@ -5,6 +5,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm_platform.kernel.models import TimeStampedModel
 
@@ -39,7 +40,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         on_delete=models.SET_NULL,
         related_name="members",
     )
-    is_owner = models.BooleanField(_("owner"), default=False)
+    is_owner = models.BooleanField(pgettext_lazy("account owner", "owner"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(default=False)  # operators: Django admin on the public host
     language = models.CharField(_("language"), max_length=10, blank=True)

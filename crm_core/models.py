@@ -10,6 +10,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm_platform.kernel.models import TimeStampedModel
 
@@ -78,7 +79,7 @@ class Customer(OwnedRecord):
         POTENTIAL = "potential", _("potential")
         TARGET = "target", _("target")
         CURRENT = "current", _("current")
-        LOST = "lost", _("lost")
+        LOST = "lost", pgettext_lazy("relationship stage", "lost")  # not a lost deal
 
     class LifecycleStage(models.TextChoices):
         EXPLORATION = "exploration", _("exploration")
@@ -90,7 +91,7 @@ class Customer(OwnedRecord):
         A = "A", _("platinum")
         B = "B", _("gold")
         C = "C", _("iron")
-        D = "D", _("lead")
+        D = "D", pgettext_lazy("value tier", "lead")  # the lowest tier, not a sales lead
 
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.COMPANY)
     name = models.CharField(_("name"), max_length=200)

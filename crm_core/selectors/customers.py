@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from ..models import Activity, Customer, FieldChange, PoolMove
 from ..records import visible
@@ -100,6 +102,7 @@ def customer_timeline(*, customer: Customer, limit: int = 100) -> list[dict]:
                 "at": activity.created_at,
                 "type": "activity",
                 "kind": activity.kind,
+                "label": activity.get_kind_display(),
                 "title": activity.subject,
                 "by": activity.created_by,
                 "object": activity,
@@ -113,6 +116,7 @@ def customer_timeline(*, customer: Customer, limit: int = 100) -> list[dict]:
                 "at": change.changed_at,
                 "type": "change",
                 "kind": change.field,
+                "label": _field_label(change.field),
                 "title": f"{change.old_value or '—'} → {change.new_value or '—'}",
                 "by": change.changed_by,
                 "object": change,
@@ -126,6 +130,7 @@ def customer_timeline(*, customer: Customer, limit: int = 100) -> list[dict]:
                 "at": move.at,
                 "type": "pool",
                 "kind": move.action,
+                "label": _("public pool"),
                 "title": move.get_action_display(),
                 "by": move.actor,
                 "object": move,
@@ -137,9 +142,17 @@ def customer_timeline(*, customer: Customer, limit: int = 100) -> list[dict]:
                 "at": deal.created_at,
                 "type": "deal",
                 "kind": deal.stage.kind,
+                "label": deal.stage.name,
                 "title": deal.name,
                 "by": deal.owner,
                 "object": deal,
             }
         )
     return sorted(items, key=lambda item: item["at"], reverse=True)[:limit]
+
+
+def _field_label(field: str) -> str:
+    try:
+        return str(Customer._meta.get_field(field).verbose_name)
+    except FieldDoesNotExist:
+        return field
