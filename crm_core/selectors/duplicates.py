@@ -236,3 +236,11 @@ def _joined(values) -> str:
     """Values as one text for string_to_array(..., chr(31)) (a unit separator, which no
     name key, e-mail or phone contains)."""
     return "\x1f".join(sorted(v for v in values if v and "\x1f" not in v))
+
+
+def duplicates_warning(*, entity: str, data: dict, user) -> dict:
+    """For a create page: the possible duplicates `user` may open, and how many more
+    belong to colleagues (counted, not shown). Empty when there are none."""
+    seen = duplicates_of(entity, data, user=user)
+    hidden = len(duplicates_of(entity, data)) - len(seen)
+    return {"duplicates": seen, "hidden_duplicates": hidden} if seen or hidden else {}

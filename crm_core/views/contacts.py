@@ -17,6 +17,7 @@ from crm_platform.kernel.forms import form_add_errors
 from ..models import Contact, Customer, Region
 from ..records import can_see, visible
 from ..selectors import contacts as selectors
+from ..selectors.duplicates import duplicates_warning
 from ..services import contacts as services
 
 
@@ -175,11 +176,22 @@ def _save(request, form: ContactForm, contact: Contact | None):
 def contact_create(request):
     initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else {}
     form = ContactForm(request.POST or None, user=request.user, initial=initial)
+    duplicates = {}
     if request.method == "POST" and form.is_valid():
-        if contact := _save(request, form, None):
+        if not request.POST.get("confirm_duplicates"):
+            duplicates = duplicates_warning(
+                entity="contact",
+                data={
+                    "name": form.cleaned_data.get("name"),
+                    "email": next(iter(form.cleaned_data.get("emails") or []), ""),
+                    "phone": next(iter(form.cleaned_data.get("phones") or []), ""),
+                },
+                user=request.user,
+            )
+        if not duplicates and (contact := _save(request, form, None)):
             messages.success(request, _("Contact created."))
             return redirect("crm:contact", pk=contact.pk)
-    return render(request, "crm_core/contacts/form.html", {"form": form})
+    return render(request, "crm_core/contacts/form.html", {"form": form, **duplicates})
 
 
 @login_required

@@ -17,7 +17,7 @@ from crm_platform.kernel.forms import form_add_errors
 from ..models import Activity, Customer, Region
 from ..records import can_see
 from ..selectors import customers as selectors
-from ..selectors.duplicates import duplicates_of
+from ..selectors.duplicates import duplicates_warning
 from ..services import customers as services
 from .activities import QuickActivityForm
 
@@ -168,18 +168,13 @@ def customer_create(request):
     duplicates = {}
     if request.method == "POST" and form.is_valid():
         if not request.POST.get("confirm_duplicates"):
-            duplicates = _possible_duplicates(request.user, form.cleaned_data)
+            duplicates = duplicates_warning(
+                entity="customer", data=form.cleaned_data, user=request.user
+            )
         if not duplicates and (customer := _save(request, form, None)):
             messages.success(request, _("Customer created."))
             return redirect("crm:customer", pk=customer.pk)
     return render(request, "crm_core/customers/form.html", {"form": form, **duplicates})
-
-
-def _possible_duplicates(user, data: dict) -> dict:
-    """Duplicates the user may see (to open), and how many belong to colleagues."""
-    seen = duplicates_of("customer", data, user=user)
-    hidden = len(duplicates_of("customer", data)) - len(seen)
-    return {"duplicates": seen, "hidden_duplicates": hidden} if seen or hidden else {}
 
 
 @login_required

@@ -17,6 +17,7 @@ from crm_platform.kernel.forms import form_add_errors
 from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
 from ..selectors import leads as selectors
+from ..selectors.duplicates import duplicates_warning
 from ..services import leads as services
 
 
@@ -175,11 +176,16 @@ def _save(request, form: LeadForm, lead: Lead | None):
 @page_permission(Perm.CHANGE_RECORDS)
 def lead_create(request):
     form = LeadForm(request.POST or None, user=request.user)
+    duplicates = {}
     if request.method == "POST" and form.is_valid():
-        if lead := _save(request, form, None):
+        if not request.POST.get("confirm_duplicates"):
+            duplicates = duplicates_warning(
+                entity="lead", data=form.cleaned_data, user=request.user
+            )
+        if not duplicates and (lead := _save(request, form, None)):
             messages.success(request, _("Lead created."))
             return redirect("crm:lead", pk=lead.pk)
-    return render(request, "crm_core/leads/form.html", {"form": form})
+    return render(request, "crm_core/leads/form.html", {"form": form, **duplicates})
 
 
 @login_required

@@ -226,3 +226,18 @@ def test_pages_list_create_edit_detail(world, people):
     other = signed_in(world.a, people["west_rep"].email)
     assert other.get(f"/contacts/{contact_id}/").status_code == 404
     assert other.get(f"/contacts/{contact_id}/edit/").status_code == 404
+
+
+def test_creating_a_possible_duplicate_contact_asks_for_confirmation(world, people):
+    web = signed_in(world.a, people["east_rep"].email)
+    form = {
+        "name": "高橋 健太",
+        "emails": "kenta@takahashi.example.jp",
+        "phones": "",
+        "decision_role": "user",
+    }
+    assert web.post("/contacts/new/", form).status_code == 302
+    again = {**form, "name": "高橋健太", "emails": "other@example.jp", "phones": ""}
+    warned = web.post("/contacts/new/", again)
+    assert warned.status_code == 200 and "This record may already exist." in warned.content.decode()
+    assert web.post("/contacts/new/", {**again, "confirm_duplicates": "1"}).status_code == 302

@@ -372,6 +372,6 @@ def test_creating_a_possible_duplicate_asks_for_confirmation(world, people):
     html = warned.content.decode()
     assert "Green Trading" in html  # mine: shown with a link
     assert "株式会社ミドリ商会" not in html  # a colleague's: counted, not shown
-    assert "1 similar customer belongs to a colleague." in html
+    assert "1 similar record belongs to a colleague." in html
     created = web.post("/customers/new/", {**form, "confirm_duplicates": "1"})
     assert created.status_code == 302

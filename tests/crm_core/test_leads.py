@@ -452,3 +452,15 @@ def test_the_lead_page_shows_its_timeline(world, people):
         )
     web = signed_in(world.a, people["east_rep"].email)
     assert "初回電話" in web.get(f"/leads/{lead_id}/").content.decode()
+
+
+def test_creating_a_possible_duplicate_lead_asks_for_confirmation(world, people):
+    assert (
+        _create(world, people, "east_rep", name="王芳", email="wang.fang@example.cn").status_code
+        == 201
+    )
+    web = signed_in(world.a, people["east_rep"].email)
+    form = {"name": "王 芳", "email": "Wang.Fang@example.cn", "status": "new"}
+    warned = web.post("/leads/new/", form)
+    assert warned.status_code == 200 and "This record may already exist." in warned.content.decode()
+    assert web.post("/leads/new/", {**form, "confirm_duplicates": "1"}).status_code == 302
