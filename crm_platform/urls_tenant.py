@@ -25,12 +25,13 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first: resolution tries patterns in order, and pages cost one prefix check.
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", home_views.home, name="home"),
     path("", include("crm_core.urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", include((settings_urlpatterns, "settings"))),
     path("i18n/language/", accounts_views.language_switch, name="language_switch"),
-    path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -83,6 +83,10 @@ def bulk_save_api(
     return BulkApi
 
 
+# Query parameters the paginator reads itself (a serializer's validation costs ~0.7 ms).
+PAGINATION_PARAMS = {"cursor", "page_size"}
+
+
 def lean_list_response(
     view,
     request,
@@ -94,12 +98,13 @@ def lean_list_response(
     """One page of a lean list: validated filters -> rows(user=, filters=) (a .values()
     queryset) -> a cursor page -> shape(rows). Non-unique orderings get "-id" as the
     tie-breaker so cursors stay stable."""
-    filters = filters_class(data=request.query_params)
-    filters.is_valid(raise_exception=True)
-    ordering = filters.validated_data.get("ordering", "-id")
+    values = {}
+    if set(request.query_params) - PAGINATION_PARAMS:  # nothing to validate otherwise
+        filters = filters_class(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+    ordering = values.get("ordering", "-id")
     paginator = CursorPagination()
     paginator.ordering = ordering if ordering.lstrip("-") == "id" else (ordering, "-id")
-    page = paginator.paginate_queryset(
-        rows(user=request.user, filters=filters.validated_data), request, view=view
-    )
+    page = paginator.paginate_queryset(rows(user=request.user, filters=values), request, view=view)
     return paginator.get_paginated_response(shape(page))
