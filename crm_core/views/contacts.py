@@ -1,24 +1,22 @@
 """Contact pages: list with htmx search, create/edit, detail."""
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
-from crm_platform.kernel.forms import form_add_errors
 
 from ..models import Contact, Customer, Region
 from ..records import can_see, visible
 from ..selectors import contacts as selectors
-from ..selectors.duplicates import duplicates_warning
 from ..services import contacts as services
+from .common import record_create_page, record_edit_page
 
 
 class ContactFilterForm(forms.Form):
@@ -159,53 +157,48 @@ def contact_list(request):
     )
 
 
-def _save(request, form: ContactForm, contact: Contact | None):
-    try:
-        if contact is None:
-            return services.contact_create(actor=request.user, data=form.service_data())
-        return services.contact_update(
-            contact=contact, actor=request.user, data=form.service_data()
-        )
-    except ValidationError as exc:
-        form_add_errors(form, exc)
-    return None
-
-
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def contact_create(request):
     initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else {}
     form = ContactForm(request.POST or None, user=request.user, initial=initial)
-    duplicates = {}
-    if request.method == "POST" and form.is_valid():
-        if not request.POST.get("confirm_duplicates"):
-            duplicates = duplicates_warning(
-                entity="contact",
-                data={
-                    "name": form.cleaned_data.get("name"),
-                    "email": next(iter(form.cleaned_data.get("emails") or []), ""),
-                    "phone": next(iter(form.cleaned_data.get("phones") or []), ""),
-                },
-                user=request.user,
-            )
-        if not duplicates and (contact := _save(request, form, None)):
-            messages.success(request, _("Contact created."))
-            return redirect("crm:contact", pk=contact.pk)
-    return render(request, "crm_core/contacts/form.html", {"form": form, **duplicates})
+    return record_create_page(
+        request,
+        form=form,
+        template="crm_core/contacts/form.html",
+        create=lambda: services.contact_create(actor=request.user, data=form.service_data()),
+        detail_route="crm:contact",
+        created_message=_("Contact created."),
+        duplicates_of="contact",
+        duplicate_keys=_duplicate_keys,
+    )
+
+
+def _duplicate_keys(data: dict) -> dict:
+    """A contact's first e-mail and phone stand for it in the duplicate check."""
+    return {
+        "name": data.get("name"),
+        "email": next(iter(data.get("emails") or []), ""),
+        "phone": next(iter(data.get("phones") or []), ""),
+    }
 
 
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def contact_edit(request, pk):
     contact = selectors.contact_get(user=request.user, pk=pk)
-    if not can_see(request.user, contact, include_pool=False):
-        raise PermissionDenied
     form = ContactForm(request.POST or None, instance=contact, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        if _save(request, form, Contact.objects.get(pk=pk)):
-            messages.success(request, _("Saved."))
-            return redirect("crm:contact", pk=pk)
-    return render(request, "crm_core/contacts/form.html", {"form": form, "contact": contact})
+    return record_edit_page(
+        request,
+        record=contact,
+        form=form,
+        template="crm_core/contacts/form.html",
+        update=lambda: services.contact_update(
+            contact=Contact.objects.get(pk=pk), actor=request.user, data=form.service_data()
+        ),
+        detail_route="crm:contact",
+        context={"contact": contact},
+    )
 
 
 @login_required

@@ -1,25 +1,22 @@
 """Customer pages: list with search and filters, create/edit, the 360-degree page."""
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
-from crm_platform.kernel.forms import form_add_errors
 
 from ..models import Activity, Customer, Region
 from ..records import can_see
 from ..selectors import customers as selectors
-from ..selectors.duplicates import duplicates_warning
 from ..services import customers as services
 from .activities import QuickActivityForm
+from .common import record_create_page, record_edit_page
 
 
 class CustomerFilterForm(forms.Form):
@@ -148,47 +145,37 @@ def customer_list(request):
     )
 
 
-def _save(request, form: CustomerForm, customer: Customer | None):
-    try:
-        if customer is None:
-            return services.customer_create(actor=request.user, data=form.service_data())
-        return services.customer_update(
-            customer=customer, actor=request.user, data=form.service_data()
-        )
-    except ValidationError as exc:
-        form_add_errors(form, exc)
-    return None
-
-
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def customer_create(request):
-    """New customer; possible duplicates are shown first and need a confirmation."""
     form = CustomerForm(request.POST or None, user=request.user)
-    duplicates = {}
-    if request.method == "POST" and form.is_valid():
-        if not request.POST.get("confirm_duplicates"):
-            duplicates = duplicates_warning(
-                entity="customer", data=form.cleaned_data, user=request.user
-            )
-        if not duplicates and (customer := _save(request, form, None)):
-            messages.success(request, _("Customer created."))
-            return redirect("crm:customer", pk=customer.pk)
-    return render(request, "crm_core/customers/form.html", {"form": form, **duplicates})
+    return record_create_page(
+        request,
+        form=form,
+        template="crm_core/customers/form.html",
+        create=lambda: services.customer_create(actor=request.user, data=form.service_data()),
+        detail_route="crm:customer",
+        created_message=_("Customer created."),
+        duplicates_of="customer",
+    )
 
 
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def customer_edit(request, pk):
     customer = selectors.customer_get(user=request.user, pk=pk)
-    if not can_see(request.user, customer, include_pool=False):
-        raise PermissionDenied
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        if _save(request, form, Customer.objects.get(pk=pk)):
-            messages.success(request, _("Saved."))
-            return redirect("crm:customer", pk=pk)
-    return render(request, "crm_core/customers/form.html", {"form": form, "customer": customer})
+    return record_edit_page(
+        request,
+        record=customer,
+        form=form,
+        template="crm_core/customers/form.html",
+        update=lambda: services.customer_update(
+            customer=Customer.objects.get(pk=pk), actor=request.user, data=form.service_data()
+        ),
+        detail_route="crm:customer",
+        context={"customer": customer},
+    )
 
 
 @login_required

@@ -17,8 +17,8 @@ from crm_platform.kernel.forms import form_add_errors
 from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
 from ..selectors import leads as selectors
-from ..selectors.duplicates import duplicates_warning
 from ..services import leads as services
+from .common import record_create_page, record_edit_page
 
 
 class LeadFilterForm(forms.Form):
@@ -160,46 +160,39 @@ def lead_list(request):
     )
 
 
-def _save(request, form: LeadForm, lead: Lead | None):
-    try:
-        if lead is None:
-            return services.lead_create(actor=request.user, data=form.service_data(creating=True))
-        return services.lead_update(
-            lead=lead, actor=request.user, data=form.service_data(creating=False)
-        )
-    except ValidationError as exc:
-        form_add_errors(form, exc)
-    return None
-
-
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def lead_create(request):
     form = LeadForm(request.POST or None, user=request.user)
-    duplicates = {}
-    if request.method == "POST" and form.is_valid():
-        if not request.POST.get("confirm_duplicates"):
-            duplicates = duplicates_warning(
-                entity="lead", data=form.cleaned_data, user=request.user
-            )
-        if not duplicates and (lead := _save(request, form, None)):
-            messages.success(request, _("Lead created."))
-            return redirect("crm:lead", pk=lead.pk)
-    return render(request, "crm_core/leads/form.html", {"form": form, **duplicates})
+    return record_create_page(
+        request,
+        form=form,
+        template="crm_core/leads/form.html",
+        create=lambda: services.lead_create(
+            actor=request.user, data=form.service_data(creating=True)
+        ),
+        detail_route="crm:lead",
+        created_message=_("Lead created."),
+        duplicates_of="lead",
+    )
 
 
 @login_required
 @page_permission(Perm.CHANGE_RECORDS)
 def lead_edit(request, pk):
     lead = selectors.lead_get(user=request.user, pk=pk)
-    if not can_see(request.user, lead, include_pool=False):
-        raise PermissionDenied
     form = LeadForm(request.POST or None, instance=lead, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        if _save(request, form, Lead.objects.get(pk=pk)):
-            messages.success(request, _("Saved."))
-            return redirect("crm:lead", pk=pk)
-    return render(request, "crm_core/leads/form.html", {"form": form, "lead": lead})
+    return record_edit_page(
+        request,
+        record=lead,
+        form=form,
+        template="crm_core/leads/form.html",
+        update=lambda: services.lead_update(
+            lead=Lead.objects.get(pk=pk), actor=request.user, data=form.service_data(creating=False)
+        ),
+        detail_route="crm:lead",
+        context={"lead": lead},
+    )
 
 
 @login_required

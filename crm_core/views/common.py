@@ -1,0 +1,71 @@
+"""What the record pages share: the create page (duplicates first) and the edit page.
+
+The record's own service does the validation; its errors are shown on the page's form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from crm_platform.kernel.forms import form_add_errors
+
+from ..records import can_see
+from ..selectors.duplicates import duplicates_warning
+
+
+def _call(form: forms.Form, service: Callable[[], Model]) -> Model | None:
+    try:
+        return service()
+    except ValidationError as exc:
+        form_add_errors(form, exc)
+        return None
+
+
+def record_create_page(
+    request,
+    *,
+    form: forms.Form,
+    create: Callable[[], Model],
+    template: str,
+    detail_route: str,
+    created_message: str,
+    duplicates_of: str,
+    duplicate_keys: Callable[[dict], dict] | None = None,
+    context: dict | None = None,
+):
+    """Possible duplicates are shown first and need a confirmation; then `create()`."""
+    duplicates = {}
+    if request.method == "POST" and form.is_valid():
+        if not request.POST.get("confirm_duplicates"):
+            keys = duplicate_keys(form.cleaned_data) if duplicate_keys else form.cleaned_data
+            duplicates = duplicates_warning(entity=duplicates_of, data=keys, user=request.user)
+        if not duplicates and (record := _call(form, create)):
+            messages.success(request, created_message)
+            return redirect(detail_route, pk=record.pk)
+    return render(request, template, {"form": form, **duplicates, **(context or {})})
+
+
+def record_edit_page(
+    request,
+    *,
+    record: Model,
+    form: forms.Form,
+    update: Callable[[], Model],
+    template: str,
+    detail_route: str,
+    context: dict,
+):
+    """Only for records the user may change (not merely see in the pool)."""
+    if not can_see(request.user, record, include_pool=False):
+        raise PermissionDenied
+    if request.method == "POST" and form.is_valid() and _call(form, update):
+        messages.success(request, _("Saved."))
+        return redirect(detail_route, pk=record.pk)
+    return render(request, template, {"form": form, **context})
