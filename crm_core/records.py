@@ -10,9 +10,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Team
 from accounts.roles import Perm, Visibility, has_perm, visibility_of
@@ -147,3 +148,35 @@ def record_event(*, record_type: str, action: str, record: Model, payload: dict)
         aggregate_id=record.pk,
         payload={"id": record.pk, **payload},
     )
+
+
+# --- applying and validating input ------------------------------------------------------
+
+
+def record_apply(record: Model, data: dict, *, editable: Iterable[str], actor=None) -> None:
+    """Set `data` on `record`. Keys outside `editable` are refused (no mass assignment);
+    with an `actor`, changing an existing record's owner or team needs REASSIGN_RECORDS."""
+    unknown = set(data) - set(editable)
+    if unknown:
+        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
+    if actor is not None and record.pk and not has_perm(actor, Perm.REASSIGN_RECORDS):
+        if any(
+            field in data and data[field] != getattr(record, field) for field in ("owner", "team")
+        ):
+            raise PermissionDenied
+    for field, value in data.items():
+        setattr(record, field, value)
+
+
+def validate_model(
+    record: Model, errors: dict[str, list[str]], *, exclude: Iterable[str] = ()
+) -> None:
+    """Raise one ValidationError with `errors` (the service's own checks) and the model's
+    field validation, so every bad field is named at once."""
+    try:
+        record.full_clean(exclude=list(exclude))
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)

@@ -21,10 +21,12 @@ from ..records import (
     can_see,
     ensure_can_change,
     name_key,
+    record_apply,
     record_event,
     record_field_changes,
     search_text,
     snapshot,
+    validate_model,
     visible,
 )
 from .bulk import records_bulk_save
@@ -103,42 +105,26 @@ def _clean(contact: Contact, actor: User) -> None:
         errors["owner"] = [_("The owner must be an active user.")]
     if contact.customer_id and not can_see(actor, contact.customer):
         errors["customer"] = [_("Choose a customer you can see.")]
-    try:
-        contact.full_clean(
-            exclude=[
-                "owner",
-                "team",
-                "region",
-                "customer",
-                "created_by",
-                "previous_owner",
-                "emails",
-                "phones",
-            ]
-        )
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    validate_model(
+        contact,
+        errors,
+        exclude=[
+            "owner",
+            "team",
+            "region",
+            "customer",
+            "created_by",
+            "previous_owner",
+            "emails",
+            "phones",
+        ],
+    )
     contact.name_key = name_key(contact.name)
     contact.search_text = search_text(contact.name, contact.emails, contact.phones)
 
 
 def _apply(contact: Contact, data: dict, actor: User) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
-    owner_changes = "owner" in data and data["owner"] != contact.owner
-    team_changes = "team" in data and data["team"] != contact.team
-    if (
-        (owner_changes or team_changes)
-        and contact.pk
-        and not has_perm(actor, Perm.REASSIGN_RECORDS)
-    ):
-        raise PermissionDenied
-    for field, value in data.items():
-        setattr(contact, field, value)
+    record_apply(contact, data, editable=EDITABLE_FIELDS, actor=actor)
 
 
 @transaction.atomic

@@ -15,10 +15,12 @@ from ..records import (
     ensure_can_change,
     name_key,
     phone_key,
+    record_apply,
     record_event,
     record_field_changes,
     search_text,
     snapshot,
+    validate_model,
     visible,
 )
 from .assignment import assignee_for
@@ -64,34 +66,18 @@ def _clean(customer: Customer) -> None:
         ]
     if customer.owner_id and not User.objects.filter(pk=customer.owner_id, is_active=True).exists():
         errors["owner"] = [_("The owner must be an active user.")]
-    try:
-        customer.full_clean(
-            exclude=["owner", "team", "region", "created_by", "previous_owner", "addresses"]
-        )
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    validate_model(
+        customer,
+        errors,
+        exclude=["owner", "team", "region", "created_by", "previous_owner", "addresses"],
+    )
     customer.name_key = name_key(customer.name)
     customer.phone_key = phone_key(customer.phone)
     customer.search_text = search_text(customer.name, customer.email, customer.phone)
 
 
 def _apply(customer: Customer, data: dict, actor: User) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
-    owner_changes = "owner" in data and data["owner"] != customer.owner
-    team_changes = "team" in data and data["team"] != customer.team
-    if (
-        (owner_changes or team_changes)
-        and customer.pk
-        and not has_perm(actor, Perm.REASSIGN_RECORDS)
-    ):
-        raise PermissionDenied
-    for field, value in data.items():
-        setattr(customer, field, value)
+    record_apply(customer, data, editable=EDITABLE_FIELDS, actor=actor)
 
 
 @transaction.atomic

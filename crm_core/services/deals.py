@@ -19,6 +19,7 @@ from ..models import Deal, DealStageChange, Pipeline, Stage
 from ..records import (
     can_see,
     ensure_can_change,
+    record_apply,
     record_event,
     record_field_changes,
     snapshot,
@@ -105,17 +106,14 @@ def _first_open_stage(pipeline: Pipeline) -> Stage | None:
 
 
 def _apply(deal: Deal, data: dict, actor: User) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
-    changes_owner = ("owner" in data and data["owner"] != deal.owner) or (
-        "team" in data and data["team"] != deal.team
-    )
-    if not has_perm(actor, Perm.REASSIGN_RECORDS):
-        if (deal.pk and changes_owner) or (not deal.pk and data.get("owner", actor) != actor):
-            raise PermissionDenied
-    for field, value in data.items():
-        setattr(deal, field, value)
+    """Deals also refuse a new deal owned by someone else without the right to reassign."""
+    if (
+        not deal.pk
+        and data.get("owner", actor) != actor
+        and not has_perm(actor, Perm.REASSIGN_RECORDS)
+    ):
+        raise PermissionDenied
+    record_apply(deal, data, editable=EDITABLE_FIELDS, actor=actor)
 
 
 def _stage_entered(deal: Deal, at: datetime) -> None:

@@ -20,10 +20,12 @@ from ..records import (
     ensure_can_change,
     name_key,
     phone_key,
+    record_apply,
     record_event,
     record_field_changes,
     search_text,
     snapshot,
+    validate_model,
     visible,
 )
 from .assignment import assignee_for
@@ -59,43 +61,31 @@ def _clean(lead: Lead) -> None:
     lead.company_name = (lead.company_name or "").strip()
     if lead.owner_id and not User.objects.filter(pk=lead.owner_id, is_active=True).exists():
         errors["owner"] = [_("The owner must be an active user.")]
-    try:
-        lead.full_clean(
-            exclude=[
-                "owner",
-                "team",
-                "region",
-                "created_by",
-                "previous_owner",
-                "converted_customer",
-                "converted_contact",
-                "converted_deal",
-            ]
-        )
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    validate_model(
+        lead,
+        errors,
+        exclude=[
+            "owner",
+            "team",
+            "region",
+            "created_by",
+            "previous_owner",
+            "converted_customer",
+            "converted_contact",
+            "converted_deal",
+        ],
+    )
     lead.name_key = name_key(lead.name)
     lead.phone_key = phone_key(lead.phone)
     lead.search_text = search_text(lead.name, lead.company_name, lead.email, lead.phone)
 
 
 def _apply(lead: Lead, data: dict, actor: User) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError(_("A converted lead cannot be changed."))
     if data.get("status") == Lead.Status.CONVERTED:
         raise ValidationError({"status": [_("Convert the lead to mark it converted.")]})
-    owner_changes = "owner" in data and data["owner"] != lead.owner
-    team_changes = "team" in data and data["team"] != lead.team
-    if (owner_changes or team_changes) and lead.pk and not has_perm(actor, Perm.REASSIGN_RECORDS):
-        raise PermissionDenied
-    for field, value in data.items():
-        setattr(lead, field, value)
+    record_apply(lead, data, editable=EDITABLE_FIELDS, actor=actor)
 
 
 @transaction.atomic

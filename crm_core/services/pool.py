@@ -26,7 +26,14 @@ from accounts.models import User
 from accounts.roles import Perm, has_perm
 
 from ..models import AssignmentRule, Customer, Lead, Notification, PoolMove, PoolSettings, Region
-from ..records import ensure_can_change, record_event, record_field_changes, snapshot
+from ..records import (
+    ensure_can_change,
+    record_apply,
+    record_event,
+    record_field_changes,
+    snapshot,
+    validate_model,
+)
 from .assignment import assignee_for
 from .notifications import notify
 
@@ -449,13 +456,7 @@ def _clean_rule(rule: AssignmentRule) -> None:
         errors["team"] = [_("Choose the team whose members take turns.")]
     if rule.capacity is not None and rule.capacity < 1:
         errors["capacity"] = [_("Enter at least 1, or leave empty for no cap.")]
-    try:
-        rule.full_clean(exclude=["team", "region", "last_assigned"])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    validate_model(rule, errors, exclude=["team", "region", "last_assigned"])
 
 
 def _rule_payload(rule: AssignmentRule) -> dict:
@@ -470,19 +471,11 @@ def _rule_payload(rule: AssignmentRule) -> dict:
     }
 
 
-def _apply_fields(obj, data: dict, allowed: tuple[str, ...]) -> None:
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
-    for field, value in data.items():
-        setattr(obj, field, value)
-
-
 @transaction.atomic
 def assignment_rule_create(*, actor: User, data: dict) -> AssignmentRule:
     _ensure(actor, Perm.MANAGE_POOL_RULES)
     rule = AssignmentRule()
-    _apply_fields(rule, data, RULE_FIELDS)
+    record_apply(rule, data, editable=RULE_FIELDS)
     _clean_rule(rule)
     rule.save()
     record_event(
@@ -495,7 +488,7 @@ def assignment_rule_create(*, actor: User, data: dict) -> AssignmentRule:
 def assignment_rule_update(*, rule: AssignmentRule, actor: User, data: dict) -> AssignmentRule:
     _ensure(actor, Perm.MANAGE_POOL_RULES)
     rule = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
-    _apply_fields(rule, data, RULE_FIELDS)
+    record_apply(rule, data, editable=RULE_FIELDS)
     _clean_rule(rule)
     rule.save()
     record_event(
@@ -528,7 +521,7 @@ def _clean_region(region: Region) -> None:
 def region_create(*, actor: User, data: dict) -> Region:
     _ensure(actor, Perm.MANAGE_POOL_RULES)
     region = Region()
-    _apply_fields(region, data, ("name",))
+    record_apply(region, data, editable=("name",))
     _clean_region(region)
     region.save()
     record_event(
@@ -541,7 +534,7 @@ def region_create(*, actor: User, data: dict) -> Region:
 def region_update(*, region: Region, actor: User, data: dict) -> Region:
     _ensure(actor, Perm.MANAGE_POOL_RULES)
     region = Region.objects.select_for_update().get(pk=region.pk)
-    _apply_fields(region, data, ("name",))
+    record_apply(region, data, editable=("name",))
     _clean_region(region)
     region.save()
     record_event(
