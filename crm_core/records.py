@@ -180,3 +180,27 @@ def validate_model(
             errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+
+
+def record_updated(
+    *, record_type: str, record: Model, before: dict[str, str], data: dict, actor, payload: dict
+) -> list[str]:
+    """After saving an update: key-field history, `<type>.updated`, and
+    `<type>.owner_changed` when the owner moved. Returns the key fields that changed."""
+    changed = record_field_changes(
+        record_type=record_type, record=record, before=before, actor=actor
+    )
+    record_event(
+        record_type=record_type,
+        action="updated",
+        record=record,
+        payload={**payload, "changed": sorted(data)},
+    )
+    if "owner" in changed:
+        record_event(
+            record_type=record_type,
+            action="owner_changed",
+            record=record,
+            payload={"from": before["owner"] or None, "to": record.owner_id},
+        )
+    return changed

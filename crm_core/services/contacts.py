@@ -23,7 +23,7 @@ from ..records import (
     name_key,
     record_apply,
     record_event,
-    record_field_changes,
+    record_updated,
     search_text,
     snapshot,
     validate_model,
@@ -154,22 +154,14 @@ def contact_update(*, contact: Contact, actor: User, data: dict) -> Contact:
     _apply(contact, data, actor)
     _clean(contact, actor)
     contact.save()
-    changed = record_field_changes(
-        record_type="contact", record=contact, before=before, actor=actor
-    )
-    record_event(
+    record_updated(
         record_type="contact",
-        action="updated",
         record=contact,
-        payload={**contact_payload(contact), "changed": sorted(data)},
+        before=before,
+        data=data,
+        actor=actor,
+        payload=contact_payload(contact),
     )
-    if "owner" in changed:
-        record_event(
-            record_type="contact",
-            action="owner_changed",
-            record=contact,
-            payload={"from": before["owner"] or None, "to": contact.owner_id},
-        )
     return contact
 
 

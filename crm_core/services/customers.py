@@ -17,7 +17,7 @@ from ..records import (
     phone_key,
     record_apply,
     record_event,
-    record_field_changes,
+    record_updated,
     search_text,
     snapshot,
     validate_model,
@@ -120,22 +120,14 @@ def customer_update(*, customer: Customer, actor: User, data: dict) -> Customer:
     _apply(customer, data, actor)
     _clean(customer)
     customer.save()
-    changed = record_field_changes(
-        record_type="customer", record=customer, before=before, actor=actor
-    )
-    record_event(
+    record_updated(
         record_type="customer",
-        action="updated",
         record=customer,
-        payload={**customer_payload(customer), "changed": sorted(data)},
+        before=before,
+        data=data,
+        actor=actor,
+        payload=customer_payload(customer),
     )
-    if "owner" in changed:
-        record_event(
-            record_type="customer",
-            action="owner_changed",
-            record=customer,
-            payload={"from": before["owner"] or None, "to": customer.owner_id},
-        )
     return customer
 
 

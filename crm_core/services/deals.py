@@ -22,6 +22,7 @@ from ..records import (
     record_apply,
     record_event,
     record_field_changes,
+    record_updated,
     snapshot,
     visible,
 )
@@ -174,20 +175,14 @@ def deal_update(*, deal: Deal, actor: User, data: dict, now: datetime | None = N
         _stage_entered(deal, now)
         _record_move(deal=deal, old_stage=old_stage, actor=actor, now=now)
     deal.save()
-    changed = record_field_changes(record_type="deal", record=deal, before=before, actor=actor)
-    record_event(
+    record_updated(
         record_type="deal",
-        action="updated",
         record=deal,
-        payload={**deal_payload(deal), "changed": sorted(data)},
+        before=before,
+        data=data,
+        actor=actor,
+        payload=deal_payload(deal),
     )
-    if "owner" in changed:
-        record_event(
-            record_type="deal",
-            action="owner_changed",
-            record=deal,
-            payload={"from": before["owner"] or None, "to": deal.owner_id},
-        )
     return deal
 
 

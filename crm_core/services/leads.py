@@ -23,6 +23,7 @@ from ..records import (
     record_apply,
     record_event,
     record_field_changes,
+    record_updated,
     search_text,
     snapshot,
     validate_model,
@@ -123,20 +124,14 @@ def lead_update(*, lead: Lead, actor: User, data: dict) -> Lead:
     _apply(lead, data, actor)
     _clean(lead)
     lead.save()
-    changed = record_field_changes(record_type="lead", record=lead, before=before, actor=actor)
-    record_event(
+    changed = record_updated(
         record_type="lead",
-        action="updated",
         record=lead,
-        payload={**lead_payload(lead), "changed": sorted(data)},
+        before=before,
+        data=data,
+        actor=actor,
+        payload=lead_payload(lead),
     )
-    if "owner" in changed:
-        record_event(
-            record_type="lead",
-            action="owner_changed",
-            record=lead,
-            payload={"from": before["owner"] or None, "to": lead.owner_id},
-        )
     if "status" in changed:
         record_event(
             record_type="lead",
