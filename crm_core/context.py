@@ -20,4 +20,5 @@ def shell(request):
             user=user, read_at__isnull=True
         ).count(),
         "can_export": has_perm(user, Perm.EXPORT_RECORDS),
+        "can_delete_records": has_perm(user, Perm.DELETE_RECORDS),
     }

@@ -10,6 +10,7 @@ pages = [
     path("contacts/new/", page_views.contact_create, name="contact_create"),
     path("contacts/<int:pk>/", page_views.contact_detail, name="contact"),
     path("contacts/<int:pk>/edit/", page_views.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/delete/", page_views.contact_delete, name="contact_delete"),
 ]
 
 api = [

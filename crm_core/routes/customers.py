@@ -8,6 +8,7 @@ pages = [
     path("customers/new/", page_views.customer_create, name="customer_create"),
     path("customers/<int:pk>/", page_views.customer_detail, name="customer"),
     path("customers/<int:pk>/edit/", page_views.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/delete/", page_views.customer_delete, name="customer_delete"),
 ]
 
 api = [

@@ -10,6 +10,7 @@ pages = [
     path("leads/new/", page_views.lead_create, name="lead_create"),
     path("leads/<int:pk>/", page_views.lead_detail, name="lead"),
     path("leads/<int:pk>/edit/", page_views.lead_edit, name="lead_edit"),
+    path("leads/<int:pk>/delete/", page_views.lead_delete, name="lead_delete"),
     path("leads/<int:pk>/convert/", page_views.lead_convert, name="lead_convert"),
 ]
 

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -69,3 +70,27 @@ def record_edit_page(
         messages.success(request, _("Saved."))
         return redirect(detail_route, pk=record.pk)
     return render(request, template, {"form": form, **context})
+
+
+def record_delete_page(
+    request,
+    *,
+    record: Model,
+    delete: Callable[[], None],
+    list_route: str,
+    detail_route: str,
+    deleted_message: str,
+):
+    """POST only. A refusal the service explains (e.g. a customer with deals) is shown on
+    the record's page; nothing is deleted then."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not can_see(request.user, record, include_pool=False):
+        raise PermissionDenied
+    try:
+        delete()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(detail_route, pk=record.pk)
+    messages.success(request, deleted_message)
+    return redirect(list_route)

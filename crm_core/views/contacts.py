@@ -16,7 +16,7 @@ from ..models import Contact, Customer, Region
 from ..records import can_see, visible
 from ..selectors import contacts as selectors
 from ..services import contacts as services
-from .common import record_create_page, record_edit_page
+from .common import record_create_page, record_delete_page, record_edit_page
 
 
 class ContactFilterForm(forms.Form):
@@ -214,4 +214,18 @@ def contact_detail(request, pk):
             "activities": contact.activities.select_related("assignee")[:50],
             "can_edit": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
+    )
+
+
+@login_required
+@page_permission(Perm.DELETE_RECORDS)
+def contact_delete(request, pk):
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    return record_delete_page(
+        request,
+        record=contact,
+        list_route="crm:contacts",
+        detail_route="crm:contact",
+        delete=lambda: services.contact_delete(contact=contact, actor=request.user),
+        deleted_message=_("Contact deleted."),
     )

@@ -16,7 +16,7 @@ from ..records import can_see
 from ..selectors import customers as selectors
 from ..services import customers as services
 from .activities import QuickActivityForm
-from .common import record_create_page, record_edit_page
+from .common import record_create_page, record_delete_page, record_edit_page
 
 
 class CustomerFilterForm(forms.Form):
@@ -203,4 +203,18 @@ def customer_detail(request, pk):
             "can_edit": can_edit,
             "activity_form": activity_form,
         },
+    )
+
+
+@login_required
+@page_permission(Perm.DELETE_RECORDS)
+def customer_delete(request, pk):
+    customer = selectors.customer_get(user=request.user, pk=pk)
+    return record_delete_page(
+        request,
+        record=customer,
+        list_route="crm:customers",
+        detail_route="crm:customer",
+        delete=lambda: services.customer_delete(customer=customer, actor=request.user),
+        deleted_message=_("Customer deleted."),
     )

@@ -18,7 +18,7 @@ from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
 from ..selectors import leads as selectors
 from ..services import leads as services
-from .common import record_create_page, record_edit_page
+from .common import record_create_page, record_delete_page, record_edit_page
 
 
 class LeadFilterForm(forms.Form):
@@ -242,3 +242,17 @@ def lead_convert(request, pk):
             messages.success(request, _("Lead converted."))
             return redirect("crm:lead", pk=pk)
     return render(request, "crm_core/leads/convert.html", {"form": form, "lead": lead})
+
+
+@login_required
+@page_permission(Perm.DELETE_RECORDS)
+def lead_delete(request, pk):
+    lead = selectors.lead_get(user=request.user, pk=pk)
+    return record_delete_page(
+        request,
+        record=lead,
+        list_route="crm:leads",
+        detail_route="crm:lead",
+        delete=lambda: services.lead_delete(lead=lead, actor=request.user),
+        deleted_message=_("Lead deleted."),
+    )

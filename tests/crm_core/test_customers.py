@@ -375,3 +375,33 @@ def test_creating_a_possible_duplicate_asks_for_confirmation(world, people):
     assert "1 similar record belongs to a colleague." in html
     created = web.post("/customers/new/", {**form, "confirm_duplicates": "1"})
     assert created.status_code == 302
+
+
+def test_leaders_delete_from_the_page_unless_the_service_refuses(world, people):
+    keep_id = _create(world, people, "east_rep", name="Has deals").json()["id"]
+    gone_id = _create(world, people, "east_rep", name="Short-lived").json()["id"]
+    rep = signed_in(world.a, people["east_rep"].email)
+    assert f"/customers/{gone_id}/delete/" not in rep.get(f"/customers/{gone_id}/").content.decode()
+    assert rep.post(f"/customers/{gone_id}/delete/").status_code == 403
+    manager = signed_in(world.a, people["east_manager"].email)
+    assert f"/customers/{gone_id}/delete/" in manager.get(f"/customers/{gone_id}/").content.decode()
+    assert manager.get(f"/customers/{gone_id}/delete/").status_code == 405
+    deleted = manager.post(f"/customers/{gone_id}/delete/")
+    assert deleted.status_code == 302 and deleted["Location"] == "/customers/"
+    with tenant_context(world.a.tenant):
+        assert not Customer.objects.filter(pk=gone_id).exists()
+        from crm_core.models import Deal, Pipeline, Stage
+
+        pipeline = Pipeline.objects.create(name="Delete test")
+        stage = Stage.objects.create(pipeline=pipeline, name="Open")
+        Deal.objects.create(
+            name="Blocking deal",
+            customer_id=keep_id,
+            pipeline=pipeline,
+            stage=stage,
+            owner=people["east_rep"],
+        )
+    refused = manager.post(f"/customers/{keep_id}/delete/", follow=True)
+    assert "has deals" in refused.content.decode()
+    with tenant_context(world.a.tenant):
+        assert Customer.objects.filter(pk=keep_id).exists()
