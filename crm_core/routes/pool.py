@@ -38,6 +38,7 @@ pages = [
     ),
     path("pool/regions/new/", page_views.region_create, name="region_create"),
     path("pool/regions/<int:pk>/delete/", page_views.region_delete, name="region_delete"),
+    path("pool/regions/<int:pk>/rename/", page_views.region_rename, name="region_rename"),
 ]
 
 api = [

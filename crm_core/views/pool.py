@@ -292,3 +292,20 @@ def region_delete(request, pk):
     else:
         messages.success(request, _("Region deleted."))
     return redirect("crm:pool_settings")
+
+
+@login_required
+@require_POST
+@page_permission(Perm.MANAGE_POOL_RULES)
+def region_rename(request, pk):
+    try:
+        services.region_update(
+            region=selectors.region_get(pk=pk),
+            actor=request.user,
+            data={"name": request.POST.get("name", "")},
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Region renamed."))
+    return redirect("crm:pool_settings")

@@ -548,3 +548,18 @@ def test_pool_settings_page_rules_and_regions(world, people):
     web.post(f"/pool/regions/{region.pk}/delete/")
     with tenant_context(world.a.tenant):
         assert not Region.objects.filter(pk=region.pk).exists()
+
+
+@pytest.mark.django_db
+def test_regions_are_renamed_on_the_settings_page(world, people):
+    with tenant_context(world.a.tenant):
+        region = Region.objects.create(name="华北")
+        Region.objects.create(name="华南")
+    web = signed_in(world.a, people["east_manager"].email)
+    assert web.post(f"/pool/regions/{region.pk}/rename/", {"name": "华北大区"}).status_code == 302
+    refused = web.post(f"/pool/regions/{region.pk}/rename/", {"name": "华南"}, follow=True)
+    assert refused.status_code == 200
+    with tenant_context(world.a.tenant):
+        assert Region.objects.get(pk=region.pk).name == "华北大区"
+    rep = signed_in(world.a, people["east_rep"].email)
+    assert rep.post(f"/pool/regions/{region.pk}/rename/", {"name": "x"}).status_code == 403
