@@ -10,10 +10,13 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.pagination import CursorPagination
+from crm_platform.kernel.serializers import StrictInput
 
+from ..models import Region
 from ..services.bulk import MAX_BULK
 
 
@@ -108,3 +111,17 @@ def lean_list_response(
     paginator.ordering = ordering if ordering.lstrip("-") == "id" else (ordering, "-id")
     page = paginator.paginate_queryset(rows(user=request.user, filters=values), request, view=view)
     return paginator.get_paginated_response(shape(page))
+
+
+class OwnedRecordInput(StrictInput):
+    """The owner, team and region every owned record's input takes (ids)."""
+
+    owner_id = serializers.PrimaryKeyRelatedField(
+        source="owner", required=False, allow_null=True, queryset=User.objects.all()
+    )
+    team_id = serializers.PrimaryKeyRelatedField(
+        source="team", required=False, allow_null=True, queryset=Team.objects.all()
+    )
+    region_id = serializers.PrimaryKeyRelatedField(
+        source="region", required=False, allow_null=True, queryset=Region.objects.all()
+    )

@@ -5,15 +5,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Team, User
+from accounts.models import User
 from accounts.roles import Perm
-from crm_platform.kernel.serializers import StrictInput
 
-from ..models import Contact, Customer, Region
+from ..models import Contact, Customer
 from ..records import visible
 from ..selectors import contacts as selectors
 from ..services import contacts as services
-from .common import bulk_save_api, lean_list_response, record_permission
+from .common import OwnedRecordInput, bulk_save_api, lean_list_response, record_permission
 
 
 class ContactRow(serializers.Serializer):
@@ -44,7 +43,7 @@ class ContactFilters(serializers.Serializer):
     ordering = serializers.ChoiceField(choices=sorted(selectors.ORDERINGS), required=False)
 
 
-class ContactInput(StrictInput):
+class ContactInput(OwnedRecordInput):
     """Parses types; the contact services validate the rules."""
 
     name = serializers.CharField(max_length=200, allow_blank=True)
@@ -66,14 +65,9 @@ class ContactInput(StrictInput):
         choices=Contact.Channel.choices, required=False, allow_blank=True
     )
     notes = serializers.CharField(required=False, allow_blank=True)
+    # Never in the public pool: an owner, when given, cannot be empty.
     owner_id = serializers.PrimaryKeyRelatedField(
         source="owner", required=False, queryset=User.objects.all()
-    )
-    team_id = serializers.PrimaryKeyRelatedField(
-        source="team", required=False, allow_null=True, queryset=Team.objects.all()
-    )
-    region_id = serializers.PrimaryKeyRelatedField(
-        source="region", required=False, allow_null=True, queryset=Region.objects.all()
     )
 
     def __init__(self, *args, user=None, **kwargs):

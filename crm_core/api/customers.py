@@ -5,15 +5,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
 
-from ..models import Customer, Region
+from ..models import Customer
 from ..selectors import customers as selectors
 from ..services import customers as services
-from .common import bulk_save_api, lean_list_response, record_permission
+from .common import OwnedRecordInput, bulk_save_api, lean_list_response, record_permission
 
 
 class CustomerRow(serializers.Serializer):
@@ -72,7 +71,7 @@ class AddressSerializer(StrictInput):
     country = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-class CustomerInput(StrictInput):
+class CustomerInput(OwnedRecordInput):
     """Parses types; the service validates the rules (one validator for API and pages)."""
 
     kind = serializers.ChoiceField(choices=Customer.Kind.choices, required=False)
@@ -98,15 +97,6 @@ class CustomerInput(StrictInput):
         child=serializers.CharField(max_length=50), required=False, max_length=50
     )
     notes = serializers.CharField(required=False, allow_blank=True)
-    owner_id = serializers.PrimaryKeyRelatedField(
-        source="owner", required=False, allow_null=True, queryset=User.objects.all()
-    )
-    team_id = serializers.PrimaryKeyRelatedField(
-        source="team", required=False, allow_null=True, queryset=Team.objects.all()
-    )
-    region_id = serializers.PrimaryKeyRelatedField(
-        source="region", required=False, allow_null=True, queryset=Region.objects.all()
-    )
 
 
 class CustomerOutput(serializers.ModelSerializer):

@@ -6,15 +6,15 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Team, User
+from accounts.models import User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
 
-from ..models import Contact, Customer, Deal, Pipeline, Region, Stage
+from ..models import Contact, Customer, Deal, Pipeline, Stage
 from ..selectors import deals as selectors
 from ..services import deals as services
-from .common import bulk_save_api, lean_list_response, record_permission
+from .common import OwnedRecordInput, bulk_save_api, lean_list_response, record_permission
 
 
 class DealRow(serializers.Serializer):
@@ -59,7 +59,7 @@ class DealFilters(serializers.Serializer):
     ordering = serializers.ChoiceField(choices=sorted(selectors.ORDERINGS), required=False)
 
 
-class DealInput(StrictInput):
+class DealInput(OwnedRecordInput):
     """Parses types; the deal services validate the rules (one validator for API and pages)."""
 
     name = serializers.CharField(max_length=200, allow_blank=True)
@@ -79,14 +79,9 @@ class DealInput(StrictInput):
     currency = serializers.CharField(max_length=3, required=False)
     expected_close_date = serializers.DateField(required=False, allow_null=True)
     lost_reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    # Never in the public pool: an owner, when given, cannot be empty.
     owner_id = serializers.PrimaryKeyRelatedField(
         source="owner", required=False, queryset=User.objects.all()
-    )
-    team_id = serializers.PrimaryKeyRelatedField(
-        source="team", required=False, allow_null=True, queryset=Team.objects.all()
-    )
-    region_id = serializers.PrimaryKeyRelatedField(
-        source="region", required=False, allow_null=True, queryset=Region.objects.all()
     )
     finder_id = serializers.PrimaryKeyRelatedField(
         source="finder", required=False, allow_null=True, queryset=User.objects.all()

@@ -5,16 +5,15 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
 
-from ..models import Customer, Lead, Pipeline, Region, Stage
+from ..models import Customer, Lead, Pipeline, Stage
 from ..records import visible
 from ..selectors import leads as selectors
 from ..services import leads as services
-from .common import bulk_save_api, lean_list_response, record_permission
+from .common import OwnedRecordInput, bulk_save_api, lean_list_response, record_permission
 
 
 class LeadRow(serializers.Serializer):
@@ -57,7 +56,7 @@ class LeadFilters(serializers.Serializer):
     ordering = serializers.ChoiceField(choices=sorted(selectors.ORDERINGS), required=False)
 
 
-class LeadInput(StrictInput):
+class LeadInput(OwnedRecordInput):
     """Parses types; the lead services validate the rules."""
 
     name = serializers.CharField(max_length=200, allow_blank=True)
@@ -74,15 +73,6 @@ class LeadInput(StrictInput):
         choices=Lead.PurchaseWindow.choices, required=False, allow_blank=True
     )
     notes = serializers.CharField(required=False, allow_blank=True)
-    owner_id = serializers.PrimaryKeyRelatedField(
-        source="owner", required=False, allow_null=True, queryset=User.objects.all()
-    )
-    team_id = serializers.PrimaryKeyRelatedField(
-        source="team", required=False, allow_null=True, queryset=Team.objects.all()
-    )
-    region_id = serializers.PrimaryKeyRelatedField(
-        source="region", required=False, allow_null=True, queryset=Region.objects.all()
-    )
 
 
 class LeadOutput(serializers.ModelSerializer):

@@ -1,4 +1,5 @@
-"""What the record pages share: the create page (duplicates first) and the edit page.
+"""What the record pages share: list filters, the create page (duplicates first), the edit
+and delete pages.
 
 The record's own service does the validation; its errors are shown on the page's form.
 """
@@ -14,11 +15,40 @@ from django.db.models import Model
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm_platform.kernel.forms import form_add_errors
 
 from ..records import can_see
 from ..selectors.duplicates import duplicates_warning
+
+
+def live_search_field(*, rows_id: str, placeholder) -> forms.CharField:
+    """The list pages' search box: while typing, htmx swaps in the rows of the new results
+    (the element `#rows_id`) and keeps the URL in step."""
+    return forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        widget=forms.SearchInput(
+            attrs={
+                "placeholder": placeholder,
+                "hx-get": "",
+                "hx-trigger": "input changed delay:300ms, search",
+                "hx-target": f"#{rows_id}",
+                "hx-select": f"#{rows_id}",
+                "hx-swap": "outerHTML",
+                "hx-push-url": "true",
+                "hx-include": "closest form",
+            }
+        ),
+    )
+
+
+def owner_filter_field(*, with_pool: bool = True) -> forms.ChoiceField:
+    choices = [("", gettext_lazy("All I can see")), ("me", gettext_lazy("Mine"))]
+    if with_pool:
+        choices.append(("pool", gettext_lazy("Public pool")))
+    return forms.ChoiceField(label=gettext_lazy("Owner"), required=False, choices=choices)
 
 
 def _call(form: forms.Form, service: Callable[[], Model]) -> Model | None:

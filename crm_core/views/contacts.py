@@ -16,31 +16,18 @@ from ..models import Contact, Customer, Region
 from ..records import can_see, visible
 from ..selectors import contacts as selectors
 from ..services import contacts as services
-from .common import record_create_page, record_delete_page, record_edit_page
+from .common import (
+    live_search_field,
+    owner_filter_field,
+    record_create_page,
+    record_delete_page,
+    record_edit_page,
+)
 
 
 class ContactFilterForm(forms.Form):
-    q = forms.CharField(
-        label=gettext_lazy("Search"),
-        required=False,
-        widget=forms.SearchInput(
-            attrs={
-                "placeholder": gettext_lazy("Name, e-mail or phone"),
-                "hx-get": "",
-                "hx-trigger": "input changed delay:300ms, search",
-                "hx-target": "#contact-rows",
-                "hx-select": "#contact-rows",
-                "hx-swap": "outerHTML",
-                "hx-push-url": "true",
-                "hx-include": "closest form",
-            }
-        ),
-    )
-    owner = forms.ChoiceField(
-        label=gettext_lazy("Owner"),
-        required=False,
-        choices=[("", gettext_lazy("All I can see")), ("me", gettext_lazy("Mine"))],
-    )
+    q = live_search_field(rows_id="contact-rows", placeholder=gettext_lazy("Name, e-mail or phone"))
+    owner = owner_filter_field(with_pool=False)
     decision_role = forms.ChoiceField(
         label=gettext_lazy("Decision role"),
         required=False,

@@ -16,35 +16,20 @@ from ..records import can_see
 from ..selectors import customers as selectors
 from ..services import customers as services
 from .activities import QuickActivityForm
-from .common import record_create_page, record_delete_page, record_edit_page
+from .common import (
+    live_search_field,
+    owner_filter_field,
+    record_create_page,
+    record_delete_page,
+    record_edit_page,
+)
 
 
 class CustomerFilterForm(forms.Form):
-    q = forms.CharField(
-        label=gettext_lazy("Search"),
-        required=False,
-        widget=forms.SearchInput(
-            attrs={
-                "placeholder": gettext_lazy("Name, e-mail or phone"),
-                "hx-get": "",
-                "hx-trigger": "input changed delay:300ms, search",
-                "hx-target": "#customer-rows",
-                "hx-select": "#customer-rows",
-                "hx-swap": "outerHTML",
-                "hx-push-url": "true",
-                "hx-include": "closest form",
-            }
-        ),
+    q = live_search_field(
+        rows_id="customer-rows", placeholder=gettext_lazy("Name, e-mail or phone")
     )
-    owner = forms.ChoiceField(
-        label=gettext_lazy("Owner"),
-        required=False,
-        choices=[
-            ("", gettext_lazy("All I can see")),
-            ("me", gettext_lazy("Mine")),
-            ("pool", gettext_lazy("Public pool")),
-        ],
-    )
+    owner = owner_filter_field()
     relationship_stage = forms.ChoiceField(
         label=gettext_lazy("Relationship stage"),
         required=False,

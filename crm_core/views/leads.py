@@ -18,35 +18,20 @@ from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
 from ..selectors import leads as selectors
 from ..services import leads as services
-from .common import record_create_page, record_delete_page, record_edit_page
+from .common import (
+    live_search_field,
+    owner_filter_field,
+    record_create_page,
+    record_delete_page,
+    record_edit_page,
+)
 
 
 class LeadFilterForm(forms.Form):
-    q = forms.CharField(
-        label=gettext_lazy("Search"),
-        required=False,
-        widget=forms.SearchInput(
-            attrs={
-                "placeholder": gettext_lazy("Name, company, e-mail or phone"),
-                "hx-get": "",
-                "hx-trigger": "input changed delay:300ms, search",
-                "hx-target": "#lead-rows",
-                "hx-select": "#lead-rows",
-                "hx-swap": "outerHTML",
-                "hx-push-url": "true",
-                "hx-include": "closest form",
-            }
-        ),
+    q = live_search_field(
+        rows_id="lead-rows", placeholder=gettext_lazy("Name, company, e-mail or phone")
     )
-    owner = forms.ChoiceField(
-        label=gettext_lazy("Owner"),
-        required=False,
-        choices=[
-            ("", gettext_lazy("All I can see")),
-            ("me", gettext_lazy("Mine")),
-            ("pool", gettext_lazy("Public pool")),
-        ],
-    )
+    owner = owner_filter_field()
     status = forms.ChoiceField(
         label=gettext_lazy("Status"), required=False, choices=[("", "—"), *Lead.Status.choices]
     )

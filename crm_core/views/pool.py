@@ -20,6 +20,7 @@ from crm_platform.kernel.forms import form_add_errors
 from ..models import AssignmentRule, PoolSettings, Region
 from ..selectors import pool as selectors
 from ..services import pool as services
+from .common import live_search_field
 
 TABS = {"leads": "lead", "customers": "customer"}
 RECORD_PAGES = {"lead": "crm:lead", "customer": "crm:customer"}
@@ -29,22 +30,7 @@ class PoolFilterForm(forms.Form):
     tab = forms.ChoiceField(
         choices=[(t, t) for t in TABS], required=False, widget=forms.HiddenInput
     )
-    q = forms.CharField(
-        label=gettext_lazy("Search"),
-        required=False,
-        widget=forms.SearchInput(
-            attrs={
-                "placeholder": gettext_lazy("Name, e-mail or phone"),
-                "hx-get": "",
-                "hx-trigger": "input changed delay:300ms, search",
-                "hx-target": "#pool-rows",
-                "hx-select": "#pool-rows",
-                "hx-swap": "outerHTML",
-                "hx-push-url": "true",
-                "hx-include": "closest form",
-            }
-        ),
-    )
+    q = live_search_field(rows_id="pool-rows", placeholder=gettext_lazy("Name, e-mail or phone"))
     region = forms.ModelChoiceField(
         label=gettext_lazy("Region"),
         queryset=Region.objects.all(),
