@@ -26,10 +26,12 @@ def _load_token(key):
 
 def connect_invalidation() -> None:
     for model in (ApiToken, User):
-        post_save.connect(token_cache.invalidate, sender=model,
-                          dispatch_uid=f"token-cache-save-{model.__name__}")
-        post_delete.connect(token_cache.invalidate, sender=model,
-                            dispatch_uid=f"token-cache-del-{model.__name__}")
+        post_save.connect(
+            token_cache.invalidate, sender=model, dispatch_uid=f"token-cache-save-{model.__name__}"
+        )
+        post_delete.connect(
+            token_cache.invalidate, sender=model, dispatch_uid=f"token-cache-del-{model.__name__}"
+        )
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -24,4 +24,3 @@ def shell(request):
         if is_company
         else {},
     }
-

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm_platform.kernel.models import TimeStampedModel
+from crm_platform.kernel.models import CustomizableModel, TimeStampedModel
 
 USER = settings.AUTH_USER_MODEL
 
@@ -29,7 +29,7 @@ class Region(TimeStampedModel):
         return self.name
 
 
-class OwnedRecord(TimeStampedModel):
+class OwnedRecord(CustomizableModel, TimeStampedModel):
     owner = models.ForeignKey(
         USER,
         verbose_name=_("owner"),
@@ -377,7 +377,7 @@ class DealStageChange(models.Model):
         return f"{self.deal_id}: {self.from_stage_id} -> {self.to_stage_id}"
 
 
-class Activity(TimeStampedModel):
+class Activity(CustomizableModel, TimeStampedModel):
     """Tasks, calls, meetings, visits and notes, linked to the records they concern."""
 
     class Kind(models.TextChoices):

@@ -1,7 +1,7 @@
 """URLs on the public host (CRM_BASE_DOMAIN): signup, operators' admin, API docs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as accounts_views
@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/language/", accounts_views.language_switch, name="language_switch"),
     path("api/v1/signup/", tenants_api.SignupApi.as_view(), name="api-signup"),
+    path("", include("billing.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(urlconf="crm_platform.urls_public"),

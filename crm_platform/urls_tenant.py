@@ -6,8 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import api as accounts_api
 from accounts import views as accounts_views
 from accounts.urls import settings_urlpatterns
+from billing import urls_company as billing_company_urls
 from crm_core import urls as crm_urls
 from crm_core.views import home as home_views
+from customization import urls as customization_urls
+from webhooks import urls as webhooks_urls
 
 api_v1 = [
     path("me/", accounts_api.MeApi.as_view(), name="api-me"),
@@ -22,6 +25,9 @@ api_v1 = [
     path("tokens/", accounts_api.TokenListApi.as_view(), name="api-tokens"),
     path("tokens/<int:pk>/", accounts_api.TokenDetailApi.as_view(), name="api-token"),
     *crm_urls.api_urlpatterns,
+    *customization_urls.api_urlpatterns,
+    *billing_company_urls.api_urlpatterns,
+    *webhooks_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
@@ -31,6 +37,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", home_views.home, name="home"),
     path("", include("crm_core.urls")),
+    path("", include("customization.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("billing.urls_company")),
     path("accounts/", include("accounts.urls")),
     path("settings/", include((settings_urlpatterns, "settings"))),
     path("i18n/language/", accounts_views.language_switch, name="language_switch"),

@@ -15,7 +15,9 @@ def connect_invalidation() -> None:
     from .models import Domain, Tenant
 
     for model in (Tenant, Domain):
-        post_save.connect(host_cache.invalidate, sender=model,
-                          dispatch_uid=f"host-cache-save-{model.__name__}")
-        post_delete.connect(host_cache.invalidate, sender=model,
-                            dispatch_uid=f"host-cache-del-{model.__name__}")
+        post_save.connect(
+            host_cache.invalidate, sender=model, dispatch_uid=f"host-cache-save-{model.__name__}"
+        )
+        post_delete.connect(
+            host_cache.invalidate, sender=model, dispatch_uid=f"host-cache-del-{model.__name__}"
+        )

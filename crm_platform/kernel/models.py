@@ -7,3 +7,16 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class CustomizableModel(models.Model):
+    """A record that takes tenant-defined custom fields (customization/ owns their rules).
+
+    Values live in one JSONB column keyed by each field's API name; inheriting from this
+    class is what declares an entity customizable.
+    """
+
+    custom_fields = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        abstract = True

@@ -19,6 +19,7 @@ SHARED_APPS = [
     "axes",
     "crm_platform.kernel",
     "accounts",
+    "billing",
 ]
 
 # Apps whose tables live in every tenant schema. `accounts`, auth and sessions are in
@@ -31,6 +32,8 @@ TENANT_APPS = [
     "accounts",
     "crm_platform.outbox",
     "crm_core",
+    "customization",
+    "webhooks",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
