@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WITH_SERVICES := $(PY) -m crm_platform.devservices exec --
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install run test bench lint format messages clean
 
@@ -24,7 +25,7 @@ test: install
 	CRM_TESTING=1 $(WITH_SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	CRM_TESTING=1 $(WITH_SERVICES) $(PY) -m bench
+	CRM_TESTING=1 $(WITH_SERVICES) $(PY) -m bench $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -11,6 +12,15 @@ from pathlib import Path
 from time import perf_counter_ns
 
 from . import database
+
+# Benchmark modules, in running order; each has `Sizes` and `run(sizes, progress)`.
+MODULES = (
+    "signup_schema",
+    "tenant_resolution",
+    "crm_list",
+    "crm_import",
+    "crm_search",
+)
 
 
 def _progress(message: str) -> None:
@@ -46,6 +56,12 @@ def main(argv: list[str]) -> int:
         type=int,
         help="samples per round of the stock migrate and clone paths (7)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this benchmark module (repeatable), e.g. --only crm_list",
+    )
     args = parser.parse_args(argv)
 
     started_at = datetime.now(tz=UTC)
@@ -54,7 +70,7 @@ def main(argv: list[str]) -> int:
     _configure()
     from django.db import connection
 
-    from . import crm_import, crm_list, crm_search, report, signup_schema, tenant_resolution
+    from . import report, signup_schema
 
     setup_start = perf_counter_ns()
     database.bootstrap()
@@ -63,13 +79,16 @@ def main(argv: list[str]) -> int:
 
     overrides = {"extra_tenants": args.extra_tenants, "stock_samples": args.stock_samples}
     signup_sizes = signup_schema.Sizes(**{k: v for k, v in overrides.items() if v is not None})
-    sections = [
-        signup_schema.run(signup_sizes, _progress),
-        tenant_resolution.run(tenant_resolution.Sizes(), _progress),
-        crm_list.run(crm_list.Sizes(), _progress),
-        crm_import.run(crm_import.Sizes(), _progress),
-        crm_search.run(crm_search.Sizes(), _progress),
-    ]
+    sizes = {"signup_schema": signup_sizes}
+    unknown = set(args.only or ()) - set(MODULES)
+    if unknown:
+        raise SystemExit(f"unknown benchmark {sorted(unknown)}; known: {', '.join(MODULES)}")
+    sections = []
+    for name in MODULES:
+        if args.only and name not in args.only:
+            continue
+        module = importlib.import_module(f"bench.{name}")
+        sections.append(module.run(sizes.get(name) or module.Sizes(), _progress))
     duration_s = (perf_counter_ns() - start) / 1e9
     machine = {
         "cpus": os.cpu_count(),
