@@ -150,8 +150,8 @@ class Column:
     stage: Stage
     deals: list[Deal] = field(default_factory=list)
     count: int = 0
-    amount: Decimal = Decimal("0")
-    currencies: list[str] = field(default_factory=list)
+    # Sums per currency: amounts in different currencies are never added together.
+    amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
 def deal_board(*, user, pipeline: Pipeline, filters: dict | None = None) -> list[Column]:
@@ -168,10 +168,9 @@ def deal_board(*, user, pipeline: Pipeline, filters: dict | None = None) -> list
         column = columns.get(row["stage_id"])
         if column is not None:
             column.count += row["n"]
-            column.amount += row["total"] or 0
-            column.currencies.append(row["currency"])
+            column.amounts[row["currency"]] = row["total"] or Decimal("0")
     for column in columns.values():
-        column.currencies = sorted(set(column.currencies))
+        column.amounts = dict(sorted(column.amounts.items()))
         if column.count:
             column.deals = list(
                 deals.filter(stage=column.stage)

@@ -442,8 +442,12 @@ def test_board_shows_columns_with_counts_and_sums(world, crew):
     assert response.status_code == 200
     html = response.content.decode()
     assert "看板 一" in html and "看板 二" in html and "別チーム" not in html
-    assert "2 deals" in html and "3,500.50" in html
+    assert "2 deals" in html and "3,500.50 CNY" in html
     assert html.count('class="kanban-col') == 6
+    # Another currency in the same column: a sum per currency, never one mixed total.
+    _new_deal(world, crew, name="Dollar deal", amount="700", currency="USD")
+    html = page.get(f"/deals/?pipeline={crew['pipeline'].pk}").content.decode()
+    assert "3,500.50 CNY" in html and "700.00 USD" in html and "4,200.50" not in html
 
 
 def test_dropping_a_card_moves_it_and_answers_the_board(world, crew):
