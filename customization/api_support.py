@@ -136,9 +136,7 @@ class FieldResolver:
 
     def condition(self, name: str, op: str, raw: str) -> Q:
         if op not in OPERATORS:
-            raise ValidationError(
-                {f"{FILTER_PREFIX}{name}.{op}": [_("Unknown operator.")]}
-            )
+            raise ValidationError({f"{FILTER_PREFIX}{name}.{op}": [_("Unknown operator.")]})
         if name in self.custom:
             return self._custom(self.custom[name], op, raw)
         if name in self.standard:
@@ -184,7 +182,7 @@ class FieldResolver:
             value = column.to_python(raw)
         except ValidationError as exc:
             raise ValidationError({key: exc.messages}) from None
-        return Q(**{f"{name}__{ {'eq': 'exact', 'gte': 'gte', 'lte': 'lte'}[op]}": value})
+        return Q(**{f"{name}__{ {'eq': 'exact', 'gte': 'gte', 'lte': 'lte'}[op] }": value})
 
 
 def _lookup(definition: FieldDefinition, lookup: str, value) -> Q:

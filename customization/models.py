@@ -105,10 +105,11 @@ class FieldSecurity(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["entity", "field", "role"], name="uniq_field_security"
-            )
+            models.UniqueConstraint(fields=["entity", "field", "role"], name="uniq_field_security")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.entity}.{self.field}: {self.role} {self.access}"
 
 
 class Layout(TimeStampedModel):
@@ -117,6 +118,9 @@ class Layout(TimeStampedModel):
     entity = models.CharField(max_length=40, unique=True)
     sections = models.JSONField(default=list, blank=True)
     list_columns = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"layout of {self.entity}"
 
 
 class DefinitionChange(models.Model):

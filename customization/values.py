@@ -98,9 +98,7 @@ def _decimal(definition: FieldDefinition, raw) -> str:
         raise InvalidValue(_("This number is too large."))
     places = Decimal(1).scaleb(-definition.decimal_places)
     if number != number.quantize(places):
-        raise InvalidValue(
-            _("At most %(n)d decimal places.") % {"n": definition.decimal_places}
-        )
+        raise InvalidValue(_("At most %(n)d decimal places.") % {"n": definition.decimal_places})
     _bounds(definition, number)
     return str(number.quantize(places))
 
@@ -273,7 +271,8 @@ def custom_values_clean(
         raise ValidationError({"custom_fields": [_("An object of field names and values.")]})
     by_name = {d.api_name: d for d in definitions}
     errors: dict[str, list[str]] = {
-        f"custom_fields.{name}": [_("Unknown field.")] for name in sorted(set(values) - set(by_name))
+        f"custom_fields.{name}": [_("Unknown field.")]
+        for name in sorted(set(values) - set(by_name))
     }
     result = dict(current or {})
     for name, raw in values.items():
@@ -298,7 +297,12 @@ def custom_values_clean(
                 pass  # a default made invalid by later option changes is skipped
         # Required on create, and when an update empties it (older records may lack it).
         asked = record_pk is None or name in values
-        if definition.required and asked and result.get(name) is None and key_of(definition) not in errors:
+        if (
+            definition.required
+            and asked
+            and result.get(name) is None
+            and key_of(definition) not in errors
+        ):
             errors[key_of(definition)] = [_("This field is required.")]
     errors.update(check_lookups([by_name[n] for n in values if n in by_name], result))
     errors.update(_check_unique(model, definitions, values, result, record_pk))

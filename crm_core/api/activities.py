@@ -149,7 +149,10 @@ class ActivityListApi(APIView):
         activity = _service_call(
             services.activity_create, actor=request.user, data=data.validated_data
         )
-        return Response(ActivityOutput(activity, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ActivityOutput(activity, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ActivityDetailApi(APIView):
@@ -157,7 +160,11 @@ class ActivityDetailApi(APIView):
 
     @extend_schema(responses=ActivityOutput)
     def get(self, request, pk):
-        return Response(ActivityOutput(selectors.activity_get(user=request.user, pk=pk), context={"request": request}).data)
+        return Response(
+            ActivityOutput(
+                selectors.activity_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=ActivityInput, responses=ActivityOutput)
     def patch(self, request, pk):

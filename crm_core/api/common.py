@@ -16,7 +16,6 @@ from accounts.permissions import api_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
-
 from customization.api_support import CustomFieldsInput, list_query, secured_rows
 
 from ..models import Region

@@ -157,7 +157,10 @@ class CustomerListApi(APIView):
         data = CustomerInput(data=request.data)
         data.is_valid(raise_exception=True)
         customer = services.customer_create(actor=request.user, data=data.validated_data)
-        return Response(CustomerOutput(customer, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(
+            CustomerOutput(customer, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class CustomerDetailApi(APIView):
@@ -165,7 +168,11 @@ class CustomerDetailApi(APIView):
 
     @extend_schema(responses=CustomerOutput)
     def get(self, request, pk):
-        return Response(CustomerOutput(selectors.customer_get(user=request.user, pk=pk), context={"request": request}).data)
+        return Response(
+            CustomerOutput(
+                selectors.customer_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=CustomerInput, responses=CustomerOutput)
     def patch(self, request, pk):

@@ -160,7 +160,9 @@ class LeadListApi(APIView):
         data = LeadInput(data=request.data)
         data.is_valid(raise_exception=True)
         lead = services.lead_create(actor=request.user, data=data.validated_data)
-        return Response(LeadOutput(lead, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(
+            LeadOutput(lead, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class LeadDetailApi(APIView):
@@ -168,7 +170,11 @@ class LeadDetailApi(APIView):
 
     @extend_schema(responses=LeadOutput)
     def get(self, request, pk):
-        return Response(LeadOutput(selectors.lead_get(user=request.user, pk=pk), context={"request": request}).data)
+        return Response(
+            LeadOutput(
+                selectors.lead_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=LeadInput, responses=LeadOutput)
     def patch(self, request, pk):

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
-
 from customization.records import record_custom_apply
 
 from ..models import Activity, Customer, Lead

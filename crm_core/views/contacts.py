@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
+from customization.forms import custom_fields_add, custom_service_data
 
 from ..models import Contact, Customer, Region
 from ..records import can_see, visible
@@ -110,6 +111,7 @@ class ContactForm(forms.ModelForm):
         if not has_perm(user, Perm.REASSIGN_RECORDS):
             for field in ("owner", "team"):
                 self.fields[field].disabled = True
+        custom_fields_add(self, entity="contact", user=user, record=self.instance)
 
     def clean_emails(self):
         return _checked(services.clean_emails, self.cleaned_data["emails"], "emails")
@@ -121,7 +123,7 @@ class ContactForm(forms.ModelForm):
         data = {f: v for f, v in self.cleaned_data.items() if not self.fields[f].disabled}
         if data.get("owner") is None:
             data.pop("owner", None)  # keep the current owner (or the creator)
-        return data
+        return custom_service_data(self, data)
 
 
 @login_required

@@ -13,6 +13,7 @@ from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
+from customization.forms import custom_fields_add, custom_service_data
 
 from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
@@ -78,12 +79,13 @@ class LeadForm(forms.ModelForm):
         if not has_perm(user, Perm.REASSIGN_RECORDS):
             for field in ("owner", "team"):
                 self.fields[field].disabled = True
+        custom_fields_add(self, entity="lead", user=user, record=self.instance)
 
     def service_data(self, *, creating: bool) -> dict:
         data = {f: v for f, v in self.cleaned_data.items() if not self.fields[f].disabled}
         if creating and data.get("owner") is None:
             data.pop("owner", None)  # the assignment rules (or the creator) decide
-        return data
+        return custom_service_data(self, data)
 
 
 class ConvertForm(forms.Form):
