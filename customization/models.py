@@ -137,3 +137,6 @@ class DefinitionChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.entity}.{self.api_name} {self.action}"
