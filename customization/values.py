@@ -261,10 +261,13 @@ def custom_values_clean(
     current: dict | None = None,
     record_pk: int | None = None,
     definitions: list[FieldDefinition] | None = None,
+    database: bool = True,
 ) -> dict:
     """The record's new custom_fields: `current` (kept as is, archived fields included)
     updated with `values` (an object of API name -> value), defaults filled on create.
-    Raises one ValidationError naming every bad field as `custom_fields.<api_name>`."""
+    Raises one ValidationError naming every bad field as `custom_fields.<api_name>`.
+    With database=False the checks that query (lookups, uniqueness) are left to
+    `custom_values_check_database` (CSV import validates rows in a thread without one)."""
     if definitions is None:
         definitions = active_definitions(entity)
     if not isinstance(values, dict):
@@ -304,11 +307,21 @@ def custom_values_clean(
             and key_of(definition) not in errors
         ):
             errors[key_of(definition)] = [_("This field is required.")]
-    errors.update(check_lookups([by_name[n] for n in values if n in by_name], result))
-    errors.update(_check_unique(model, definitions, values, result, record_pk))
+    if database:
+        errors.update(custom_values_check_database(model, definitions, values, result, record_pk))
     if errors:
         raise ValidationError(errors)
     return result
+
+
+def custom_values_check_database(
+    model, definitions, values: dict, result: dict, record_pk: int | None = None
+) -> dict[str, list[str]]:
+    """The checks that need the company's schema: lookups exist, unique values are free."""
+    by_name = {d.api_name: d for d in definitions}
+    errors = check_lookups([by_name[n] for n in values if n in by_name], result)
+    errors.update(_check_unique(model, definitions, values, result, record_pk))
+    return errors
 
 
 def _check_unique(model, definitions, values: dict, result: dict, record_pk) -> dict:

@@ -106,6 +106,7 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
 
     from crm_core import models as crm
     from crm_core.records import name_key, search_text
+    from customization.models import FieldDefinition
 
     for index in range(rows):
         region = crm.Region.objects.create(name=f"Region {index}")
@@ -144,6 +145,9 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
         )
         crm.FieldChange.objects.create(
             record_type="customer", record_id=customer.pk, field="owner", changed_at=timezone.now()
+        )
+        FieldDefinition.objects.create(
+            entity="customer", api_name=f"probe_{index}", label=f"Probe {index}", field_type="text"
         )
 
 

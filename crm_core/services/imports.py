@@ -48,6 +48,11 @@ from django.utils.translation import override
 from accounts.models import User
 from accounts.roles import Perm, has_perm
 from crm_platform.outbox.services import outbox_record
+from customization.values import (
+    active_definitions,
+    custom_values_check_database,
+    custom_values_clean,
+)
 
 from ..models import AssignmentRule, Contact, Customer, ImportJob, Lead, Region
 from ..records import (
@@ -63,6 +68,7 @@ from .assignment import assignee_for
 
 logger = logging.getLogger(__name__)
 
+CUSTOM_PREFIX = "custom_fields."
 BATCH_SIZE = 5000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -223,6 +229,22 @@ def read_table(file_name: str, data: bytes) -> tuple[list[str], list[list]]:
 # --- mapping columns to fields -----------------------------------------------------------
 
 
+def import_fields(entity: str) -> tuple[str, ...]:
+    """What a column may be mapped to: the entity's fields and its custom fields
+    (`custom_fields.<api_name>`)."""
+    custom = tuple(f"{CUSTOM_PREFIX}{d.api_name}" for d in active_definitions(entity))
+    return IMPORT_FIELDS[entity] + custom
+
+
+def field_label(entity: str, field: str) -> str:
+    if field.startswith(CUSTOM_PREFIX):
+        definition = next(
+            (d for d in active_definitions(entity) if CUSTOM_PREFIX + d.api_name == field), None
+        )
+        return definition.display_label if definition else field
+    return str(MODELS[entity]._meta.get_field(field).verbose_name)
+
+
 def _plain(text: str) -> str:
     return _PLAIN.sub("", unicodedata.normalize("NFKC", str(text)).lower())
 
@@ -239,6 +261,10 @@ def _header_names(entity: str) -> dict[str, str]:
                 spellings.append(str(model._meta.get_field(field).verbose_name))
         for spelling in spellings:
             names.setdefault(_plain(spelling), field)
+    for definition in active_definitions(entity):
+        spellings = [definition.api_name, definition.label, *definition.label_translations.values()]
+        for spelling in spellings:
+            names.setdefault(_plain(spelling), CUSTOM_PREFIX + definition.api_name)
     return names
 
 
@@ -263,7 +289,7 @@ def check_mapping(entity: str, headers: list[str], mapping) -> dict[str, str]:
     for header, field in mapping.items():
         if header not in headers:
             errors.append(_("The file has no column %(header)s.") % {"header": header})
-        if field not in IMPORT_FIELDS[entity]:
+        if field not in import_fields(entity):
             errors.append(_("%(field)s cannot be imported.") % {"field": field})
     taken = list(mapping.values())
     for field in {f for f in taken if taken.count(f) > 1}:
@@ -404,9 +430,13 @@ class RowValidator:
         self.model = MODELS[entity]
         self.lookups = lookups
         self.columns = []
+        self.custom_columns = []  # (index, api name): checked by customization's validator
+        self.definitions = active_definitions(entity)
         for index, header in enumerate(headers):
             field = mapping.get(header)
-            if field in ("owner", "region", "customer"):
+            if field and field.startswith(CUSTOM_PREFIX):
+                self.custom_columns.append((index, field.removeprefix(CUSTOM_PREFIX)))
+            elif field in ("owner", "region", "customer"):
                 self.columns.append((index, field, None))
             elif field:
                 self.columns.append((index, field, _cleaner(self.model, field)))
@@ -430,10 +460,27 @@ class RowValidator:
                 values[field] = clean(raw)
             except ValidationError as exc:
                 errors.append((field, exc.messages[0]))
+        if self.custom_columns or any(d.required for d in self.definitions):
+            self._custom(cells, values, errors)
         if not values.get("name"):
             if not any(field == "name" for field, _m in errors):
                 errors.append(("name", self._blank_name))
         return values, errors
+
+    def _custom(self, cells: list, values: dict, errors: list) -> None:
+        raw = {
+            name: cells[index] if index < len(cells) else "" for index, name in self.custom_columns
+        }
+        try:
+            values["custom_fields"] = custom_values_clean(
+                model=self.model,
+                entity=self.entity,
+                values=raw,
+                definitions=self.definitions,
+                database=False,  # in the validating thread; see _Importer._check_custom
+            )
+        except ValidationError as exc:
+            errors.extend((field, messages[0]) for field, messages in exc.message_dict.items())
 
     def _lookup(self, field: str, raw, values: dict, errors: list) -> None:
         key = str(raw).lower()
@@ -735,12 +782,34 @@ class _Importer:
         return valid, errors, bad
 
     def _classify(self, valid: list) -> tuple[list, list]:
+        valid = self._check_custom(valid)
         if self.entity == "contact":
             valid = self._resolve_customers(valid)
         if self.job.dedupe == ImportJob.Dedupe.CREATE:
             self.job.created_rows += len(valid)
             return [values for _row, values in valid], []
         return self._dedupe(valid)
+
+    def _check_custom(self, valid: list) -> list:
+        """Custom field checks that query (lookups exist, unique values are free)."""
+        definitions = active_definitions(self.entity)
+        kept = []
+        for row_number, values in valid:
+            custom = values.get("custom_fields")
+            errors = (
+                custom_values_check_database(self.model, definitions, custom, custom)
+                if custom
+                else {}
+            )
+            if errors:
+                self.job.error_rows += 1
+                self.job.errors.extend(
+                    {"row": row_number, "field": field, "message": messages[0]}
+                    for field, messages in errors.items()
+                )
+            else:
+                kept.append((row_number, values))
+        return kept
 
     def _resolve_customers(self, valid: list) -> list:
         keys = {values["customer_key"] for _row, values in valid if "customer_key" in values}
@@ -888,6 +957,8 @@ class _Importer:
             with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
                 for pk, values in zip(ids, creates, strict=True):
                     values["id"] = pk
+                    if "custom_fields" in values:
+                        values["custom_fields"] = json.dumps(values["custom_fields"])
                     for attname in arrays:
                         if attname in values:
                             values[attname] = _array_literal(values[attname])
@@ -909,6 +980,8 @@ class _Importer:
             for attname, value in values.items():
                 if attname in ("tags", "emails", "phones"):
                     value = sorted(set(getattr(record, attname)) | set(value))
+                elif attname == "custom_fields":
+                    value = {**record.custom_fields, **value}
                 setattr(record, attname, value)
                 changed_fields.add(attname)
             for attname, value in derived_keys(self.entity, _current(record)).items():
