@@ -18,7 +18,7 @@ from crm_platform.kernel.models import CustomizableModel
 
 from .expressions import SORTABLE, value_expression
 from .models import FieldDefinition, FieldType
-from .security import hidden_fields, strip_hidden
+from .security import hidden_fields, reader_view
 from .values import InvalidValue, active_definitions, clean_value
 
 FILTER_PREFIX = "f."
@@ -44,17 +44,17 @@ class SecuredRecordOutput(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        cache = self.context.setdefault("_hidden_fields", {})
+        cache = self.context.setdefault("_reader_views", {})
         entity = type(instance)._meta.model_name
         if entity not in cache:
             user = getattr(self.context.get("request"), "user", None)
-            cache[entity] = hidden_fields(entity, user)
-        return strip_hidden(data, cache[entity])
+            cache[entity] = reader_view(entity, getattr(user, "role", None))
+        return cache[entity].shape(data)
 
 
 def secured_rows(user, model, rows: list[dict]) -> list[dict]:
-    hidden = hidden_fields(model._meta.model_name, user)
-    return [strip_hidden(row, hidden) for row in rows] if hidden else rows
+    view = reader_view(model._meta.model_name, getattr(user, "role", None))
+    return [view.shape(row) for row in rows]
 
 
 @dataclass

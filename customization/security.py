@@ -30,23 +30,38 @@ def read_only_fields(entity: str, user) -> set[str]:
 
 def shape_payload(entity: str, payload: dict, *, role: str | None) -> dict:
     """A record's payload (API output, list row, export row, search hit, event payload)
-    as `role` may see it: hidden standard fields (and their `_id`/`_name` forms) and
-    hidden custom fields removed. Webhooks reuse this for each subscriber's role."""
-    hidden = {f for f, a in field_rules(entity, role).items() if a == FieldAccess.HIDDEN}
-    return strip_hidden(payload, hidden)
+    as `role` may see it: hidden standard fields (and their `_id`/`_name` forms), hidden
+    and archived custom fields removed. Webhooks reuse this for each subscriber's role."""
+    return reader_view(entity, role).shape(payload)
 
 
-def strip_hidden(payload: dict, hidden: set[str]) -> dict:
-    if not hidden:
-        return payload
-    names = hidden | {f"{f}_id" for f in hidden} | {f"{f}_name" for f in hidden}
-    names |= {f"{f}__full_name" for f in hidden}
-    shaped = {key: value for key, value in payload.items() if key not in names}
-    if isinstance(payload.get("custom_fields"), dict):
-        shaped["custom_fields"] = {
-            k: v for k, v in payload["custom_fields"].items() if k not in hidden
-        }
-    return shaped
+class ReaderView:
+    """What one role sees of one entity's records; `shape` applies it to a payload."""
+
+    def __init__(self, hidden: set[str], active_custom: set[str]):
+        self.hidden = hidden
+        self.active_custom = active_custom - hidden
+        self.names = hidden | {f"{f}_id" for f in hidden} | {f"{f}_name" for f in hidden}
+        self.names |= {f"{f}__full_name" for f in hidden}
+
+    def shape(self, payload: dict) -> dict:
+        shaped = {k: v for k, v in payload.items() if k not in self.names} if self.hidden else payload
+        custom = payload.get("custom_fields")
+        if isinstance(custom, dict) and not set(custom) <= self.active_custom:
+            shaped = dict(shaped)
+            shaped["custom_fields"] = {k: v for k, v in custom.items() if k in self.active_custom}
+        return shaped
+
+
+def reader_view(entity: str, role: str | None) -> ReaderView:
+    from .models import FieldDefinition
+
+    rules = field_rules(entity, role)
+    active = FieldDefinition.objects.filter(entity=entity, archived_at__isnull=True)
+    return ReaderView(
+        {f for f, a in rules.items() if a == FieldAccess.HIDDEN},
+        set(active.values_list("api_name", flat=True)),
+    )
 
 
 def check_writable(entity: str, record, data: dict, actor) -> None:
