@@ -45,7 +45,9 @@ class ReaderView:
         self.names |= {f"{f}__full_name" for f in hidden}
 
     def shape(self, payload: dict) -> dict:
-        shaped = {k: v for k, v in payload.items() if k not in self.names} if self.hidden else payload
+        shaped = (
+            {k: v for k, v in payload.items() if k not in self.names} if self.hidden else payload
+        )
         custom = payload.get("custom_fields")
         if isinstance(custom, dict) and not set(custom) <= self.active_custom:
             shaped = dict(shaped)

@@ -44,6 +44,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import override
+from django_tenants.utils import get_public_schema_name
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
@@ -229,17 +230,24 @@ def read_table(file_name: str, data: bytes) -> tuple[list[str], list[list]]:
 # --- mapping columns to fields -----------------------------------------------------------
 
 
+def _custom_definitions(entity: str) -> list:
+    """The entity's custom fields (none outside a company's schema)."""
+    if connection.schema_name == get_public_schema_name():
+        return []
+    return active_definitions(entity)
+
+
 def import_fields(entity: str) -> tuple[str, ...]:
     """What a column may be mapped to: the entity's fields and its custom fields
     (`custom_fields.<api_name>`)."""
-    custom = tuple(f"{CUSTOM_PREFIX}{d.api_name}" for d in active_definitions(entity))
+    custom = tuple(f"{CUSTOM_PREFIX}{d.api_name}" for d in _custom_definitions(entity))
     return IMPORT_FIELDS[entity] + custom
 
 
 def field_label(entity: str, field: str) -> str:
     if field.startswith(CUSTOM_PREFIX):
         definition = next(
-            (d for d in active_definitions(entity) if CUSTOM_PREFIX + d.api_name == field), None
+            (d for d in _custom_definitions(entity) if CUSTOM_PREFIX + d.api_name == field), None
         )
         return definition.display_label if definition else field
     return str(MODELS[entity]._meta.get_field(field).verbose_name)
@@ -261,7 +269,7 @@ def _header_names(entity: str) -> dict[str, str]:
                 spellings.append(str(model._meta.get_field(field).verbose_name))
         for spelling in spellings:
             names.setdefault(_plain(spelling), field)
-    for definition in active_definitions(entity):
+    for definition in _custom_definitions(entity):
         spellings = [definition.api_name, definition.label, *definition.label_translations.values()]
         for spelling in spellings:
             names.setdefault(_plain(spelling), CUSTOM_PREFIX + definition.api_name)

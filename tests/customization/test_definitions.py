@@ -59,7 +59,10 @@ def test_admin_creates_a_picklist_with_ordered_coloured_values(world):
         ({"field_type": "lookup", "lookup_entity": ""}, "lookup_entity"),
         ({"pattern": "(unclosed"}, "pattern"),
         ({"min_value": 5, "max_value": 1, "field_type": "integer"}, "max_value"),
-        ({"field_type": "multi_select", "filterable": True, "choices": [{"value": "x"}]}, "filterable"),
+        (
+            {"field_type": "multi_select", "filterable": True, "choices": [{"value": "x"}]},
+            "filterable",
+        ),
         ({"field_type": "integer", "default": "many"}, "default"),
         ({"entity": "pipeline"}, "entity"),
         ({"surprise": 1}, "surprise"),
@@ -100,7 +103,9 @@ def test_reps_read_definitions_but_cannot_change_them(world, fields):
     assert rep.get("/api/v1/custom-fields/").status_code == 200
     body = {"entity": "customer", "api_name": "x", "label": "X", "field_type": "text"}
     assert post(rep, "/api/v1/custom-fields/", body).status_code == 403
-    assert post(rep, f"/api/v1/custom-fields/{fields['segment'].pk}/archive/", {}).status_code == 403
+    assert (
+        post(rep, f"/api/v1/custom-fields/{fields['segment'].pk}/archive/", {}).status_code == 403
+    )
 
 
 @override_settings(CUSTOM_FIELD_LIMITS={"default": 3})
@@ -215,7 +220,13 @@ def test_settings_page_creates_a_field_and_shows_it(world):
     assert "contract_value" in page and "Contract value" in page
     bad = client.post(
         "/settings/fields/?entity=deal",
-        {"entity": "deal", "api_name": "Contract Value", "label": "x", "field_type": "text", "decimal_places": "2"},
+        {
+            "entity": "deal",
+            "api_name": "Contract Value",
+            "label": "x",
+            "field_type": "text",
+            "decimal_places": "2",
+        },
     )
     assert bad.status_code == 200 and "Lowercase letters" in bad.content.decode()
 

@@ -15,7 +15,9 @@ FAST = settings(max_examples=60, deadline=None)
 
 
 def field(field_type, **options) -> FieldDefinition:
-    return FieldDefinition(entity="customer", api_name="x", label="X", field_type=field_type, **options)
+    return FieldDefinition(
+        entity="customer", api_name="x", label="X", field_type=field_type, **options
+    )
 
 
 def idempotent(definition, value):
@@ -96,7 +98,7 @@ def test_dates(day):
 
 
 @FAST
-@given(st.datetimes(timezones=st.just(dt.UTC), min_value=dt.datetime(1900, 1, 1)))
+@given(st.datetimes(timezones=st.just(dt.UTC), min_value=dt.datetime(1900, 1, 1)))  # noqa: DTZ001
 def test_datetimes_are_utc_text_in_time_order(moment):
     text = idempotent(field(FieldType.DATETIME), moment.isoformat())
     assert text.endswith("Z") and len(text) == 27
@@ -122,7 +124,9 @@ def test_dates_refuse_garbage(text):
 
 
 @FAST
-@given(st.sampled_from(["true", "YES", "1", "on", True]), st.sampled_from(["false", "no", "0", False]))
+@given(
+    st.sampled_from(["true", "YES", "1", "on", True]), st.sampled_from(["false", "no", "0", False])
+)
 def test_booleans(yes, no):
     assert clean_value(field(FieldType.BOOLEAN), yes) is True
     assert clean_value(field(FieldType.BOOLEAN), no) is False
