@@ -12,6 +12,7 @@ from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Contact, Customer, Region
 from ..records import can_see, visible
@@ -134,6 +135,7 @@ def contact_list(request):
     rows = selectors.contact_queryset(user=request.user, filters=values).select_related(
         "owner", "customer"
     )
+    rows, field_filter = list_page_query(request, rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -141,6 +143,7 @@ def contact_list(request):
         {
             "filters": filters,
             "page": page,
+            "field_filter": field_filter,
             "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
     )

@@ -11,6 +11,7 @@ from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Activity, Customer, Region
 from ..records import can_see
@@ -119,8 +120,10 @@ def customer_list(request):
             "owner__full_name",
             "owner__email",
             "updated_at",
+            "custom_fields",
         )
     )
+    rows, field_filter = list_page_query(request, rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -128,6 +131,7 @@ def customer_list(request):
         {
             "filters": filters,
             "page": page,
+            "field_filter": field_filter,
             "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
     )

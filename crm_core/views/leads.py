@@ -14,6 +14,7 @@ from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
 from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
@@ -135,6 +136,7 @@ def lead_list(request):
     filters = LeadFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
     rows = selectors.lead_queryset(user=request.user, filters=values).select_related("owner")
+    rows, field_filter = list_page_query(request, rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -142,6 +144,7 @@ def lead_list(request):
         {
             "filters": filters,
             "page": page,
+            "field_filter": field_filter,
             "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
     )
