@@ -41,14 +41,19 @@ def names(world, query: dict, token=None) -> list[str]:
 
 
 def error_fields(world, query: dict) -> dict:
-    response = client_for(world.a, world.a.owner_token).get("/api/v1/customers/?" + urlencode(query))
+    response = client_for(world.a, world.a.owner_token).get(
+        "/api/v1/customers/?" + urlencode(query)
+    )
     assert response.status_code == 400
     return response.json()["error"]["fields"]
 
 
 def test_custom_field_operators(world, rows):
     assert names(world, {"f.employees": "50"}) == ["Flt B"]
-    assert sorted(names(world, {"f.employees.gte": "10", "f.employees.lte": "500"})) == ["Flt B", "Flt C"]
+    assert sorted(names(world, {"f.employees.gte": "10", "f.employees.lte": "500"})) == [
+        "Flt B",
+        "Flt C",
+    ]
     assert sorted(names(world, {"f.segment.in": "enterprise,smb"})) == ["Flt A", "Flt B", "Flt C"]
     assert names(world, {"f.vat_id.contains": "de0"}) == ["Flt B"]
     assert sorted(names(world, {"f.vat_id.empty": "true"})) == ["Flt A", "Flt C", "Flt D"]
@@ -63,8 +68,16 @@ def test_standard_field_operators(world, rows):
 
 def test_sorting_on_custom_and_standard_fields_pages_with_cursors(world, rows):
     assert names(world, {"ordering": "employees"})[:3] == ["Flt A", "Flt B", "Flt C"]
-    assert names(world, {"ordering": "-employees", "f.employees.empty": "false"}) == ["Flt C", "Flt B", "Flt A"]
-    assert names(world, {"ordering": "-email", "f.email.empty": "false"}) == ["Flt D", "Flt C", "Flt A"]
+    assert names(world, {"ordering": "-employees", "f.employees.empty": "false"}) == [
+        "Flt C",
+        "Flt B",
+        "Flt A",
+    ]
+    assert names(world, {"ordering": "-email", "f.email.empty": "false"}) == [
+        "Flt D",
+        "Flt C",
+        "Flt A",
+    ]
     client = client_for(world.a, world.a.owner_token)
     url = "/api/v1/customers/?" + urlencode(
         {"q": "flt", "f.employees.empty": "false", "ordering": "employees", "page_size": 2}
@@ -102,11 +115,18 @@ def test_hidden_fields_cannot_be_filtered_or_sorted(world, rows):
 def test_list_page_filters_sorts_and_shows_custom_columns(world, rows):
     with tenant_context(world.a.tenant):
         admin = User.objects.get(email=world.a.owner_email)
-        services.layout_save(actor=admin, entity="customer", sections=[], list_columns=["segment", "employees"])
+        services.layout_save(
+            actor=admin, entity="customer", sections=[], list_columns=["segment", "employees"]
+        )
     page = signed_in(world.a, world.a.owner_email)
-    html = page.get("/customers/?" + urlencode({"q": "flt", "ff": "employees", "fo": "gte", "fv": "10", "sort": "-employees"})).content.decode()
+    html = page.get(
+        "/customers/?"
+        + urlencode({"q": "flt", "ff": "employees", "fo": "gte", "fv": "10", "sort": "-employees"})
+    ).content.decode()
     assert html.index("Flt C") < html.index("Flt B")
     assert "Flt A" not in html and "Flt D" not in html
     assert "<th>Industry segment</th>" in html and "Enterprise" in html
-    html = page.get("/customers/?" + urlencode({"ff": "employees", "fo": "gte", "fv": "lots"})).content.decode()
+    html = page.get(
+        "/customers/?" + urlencode({"ff": "employees", "fo": "gte", "fv": "lots"})
+    ).content.decode()
     assert 'role="alert"' in html

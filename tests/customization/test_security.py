@@ -21,7 +21,11 @@ def secured(world, fields):
     with tenant_context(world.a.tenant):
         admin = User.objects.get(email=world.a.owner_email)
         rep = User.objects.get(email=world.a.rep_email)
-        for field, access in (("segment", "hidden"), ("phone", "hidden"), ("employees", "read_only")):
+        for field, access in (
+            ("segment", "hidden"),
+            ("phone", "hidden"),
+            ("employees", "read_only"),
+        ):
             services.field_security_set(
                 actor=admin, entity="customer", field=field, role="sales_rep", access=access
             )
@@ -55,8 +59,14 @@ def test_read_only_and_hidden_fields_cannot_be_written(world, secured):
         "custom_fields.employees": ["This field is read-only for your role."]
     }
     response = rep.patch(path, {"phone": "123456"}, content_type="application/json")
-    assert response.json()["error"]["fields"] == {"phone": ["This field is read-only for your role."]}
-    response = rep.patch(path, {"custom_fields": {"employees": 7}, "email": "new@co.example"}, content_type="application/json")
+    assert response.json()["error"]["fields"] == {
+        "phone": ["This field is read-only for your role."]
+    }
+    response = rep.patch(
+        path,
+        {"custom_fields": {"employees": 7}, "email": "new@co.example"},
+        content_type="application/json",
+    )
     assert response.status_code == 200  # unchanged values pass
     with tenant_context(world.a.tenant):
         secured.refresh_from_db()
@@ -78,13 +88,27 @@ def test_exports_leave_hidden_fields_out(world, secured):
         rep.role = "manager"  # managers export; the rules below are for managers
         rep.save()
         admin = User.objects.get(email=world.a.owner_email)
-        services.field_security_set(actor=admin, entity="customer", field="phone", role="manager", access="hidden")
-        services.field_security_set(actor=admin, entity="customer", field="segment", role="manager", access="hidden")
-    content = b"".join(client_for(world.a, world.a.rep_token).get("/api/v1/exports/customers.csv").streaming_content).decode()
+        services.field_security_set(
+            actor=admin, entity="customer", field="phone", role="manager", access="hidden"
+        )
+        services.field_security_set(
+            actor=admin, entity="customer", field="segment", role="manager", access="hidden"
+        )
+    content = b"".join(
+        client_for(world.a, world.a.rep_token)
+        .get("/api/v1/exports/customers.csv")
+        .streaming_content
+    ).decode()
     header = content.splitlines()[0]
-    assert "Employees" in header and "Industry segment" not in header and "phone" not in header.lower()
+    assert (
+        "Employees" in header and "Industry segment" not in header and "phone" not in header.lower()
+    )
     assert "138 0000 9999" not in content
-    admin_csv = b"".join(client_for(world.a, world.a.owner_token).get("/api/v1/exports/customers.csv").streaming_content).decode()
+    admin_csv = b"".join(
+        client_for(world.a, world.a.owner_token)
+        .get("/api/v1/exports/customers.csv")
+        .streaming_content
+    ).decode()
     assert "Industry segment" in admin_csv.splitlines()[0] and "138 0000 9999" in admin_csv
 
 
@@ -114,22 +138,38 @@ def test_field_security_api(world, fields):
     body = {"entity": "customer", "field": "industry", "role": "read_only", "access": "hidden"}
     response = admin.put("/api/v1/field-security/", body, content_type="application/json")
     assert response.status_code == 200
-    assert {"entity": "customer", "field": "industry", "role": "read_only", "access": "hidden"} in response.json()
-    bad = admin.put("/api/v1/field-security/", {**body, "field": "nope"}, content_type="application/json")
+    assert {
+        "entity": "customer",
+        "field": "industry",
+        "role": "read_only",
+        "access": "hidden",
+    } in response.json()
+    bad = admin.put(
+        "/api/v1/field-security/", {**body, "field": "nope"}, content_type="application/json"
+    )
     assert "field" in bad.json()["error"]["fields"]
-    bad = admin.put("/api/v1/field-security/", {**body, "role": "admin"}, content_type="application/json")
+    bad = admin.put(
+        "/api/v1/field-security/", {**body, "role": "admin"}, content_type="application/json"
+    )
     assert "role" in bad.json()["error"]["fields"]
-    response = admin.put("/api/v1/field-security/", {**body, "access": "full"}, content_type="application/json")
+    response = admin.put(
+        "/api/v1/field-security/", {**body, "access": "full"}, content_type="application/json"
+    )
     assert response.json() == []
     rep = client_for(world.a, world.a.rep_token)
-    assert rep.put("/api/v1/field-security/", body, content_type="application/json").status_code == 403
+    assert (
+        rep.put("/api/v1/field-security/", body, content_type="application/json").status_code == 403
+    )
 
 
 def test_security_page_saves_a_matrix(world, fields):
     page = signed_in(world.a, world.a.owner_email)
     html = page.get("/settings/fields/security/?entity=customer").content.decode()
     assert 'name="segment:sales_rep"' in html
-    response = page.post("/settings/fields/security/?entity=customer", {"entity": "customer", "segment:sales_rep": "hidden"})
+    response = page.post(
+        "/settings/fields/security/?entity=customer",
+        {"entity": "customer", "segment:sales_rep": "hidden"},
+    )
     assert response.status_code == 302
     html = page.get("/settings/fields/security/?entity=customer").content.decode()
     assert '<option value="hidden" selected>' in html
