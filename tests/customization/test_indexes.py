@@ -54,7 +54,7 @@ def test_filterable_field_gets_its_index_in_the_background(world, committed, cel
         html = signed_in(world.a, world.a.owner_email).get("/settings/fields/?entity=customer")
         assert "Ready" in html.content.decode()
         with tenant_context(world.a.tenant):
-            definition = FieldDefinition.objects.get(pk=pk)
+            assert FieldDefinition.objects.get(pk=pk).index_error == ""
             admin = User.objects.get(email=world.a.owner_email)
             query = ListQuery(
                 user=admin, filters=[("idx_score", "gte", "10")], order_by="idx_score"
