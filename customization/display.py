@@ -72,3 +72,27 @@ def list_columns(entity: str, user) -> list[FieldDefinition]:
 def list_cells(record, columns: list[FieldDefinition]) -> list[tuple[str, str]]:
     values = record.custom_fields or {}
     return [display_value(d, values.get(d.api_name)) for d in columns]
+
+
+def displayed_record(record, user):
+    """A copy of `record` for a page, its hidden standard values emptied (not saved)."""
+    import copy
+
+    from django.contrib.postgres.fields import ArrayField
+    from django.db import models
+
+    hidden = hidden_fields(type(record)._meta.model_name, user)
+    if not hidden:
+        return record
+    shown = copy.copy(record)
+    for field in type(record)._meta.concrete_fields:
+        if field.name not in hidden or field.is_relation:
+            continue
+        if isinstance(field, ArrayField | models.JSONField):
+            empty = [] if isinstance(field, ArrayField) else None
+        elif isinstance(field, models.CharField | models.TextField):
+            empty = ""
+        else:
+            empty = None
+        setattr(shown, field.attname, empty)
+    return shown

@@ -27,3 +27,10 @@ def custom_columns(context, entity):
 @register.filter
 def custom_cells(record, columns):
     return list_cells(record, columns)
+
+
+@register.simple_tag(takes_context=True)
+def secured_record(context, record):
+    """A display copy of `record` without the values of standard fields hidden from the
+    reader's role (relations are left alone: the page shows their absence otherwise)."""
+    return displayed_record(record, context["request"].user)

@@ -25,7 +25,13 @@ def test_layout_api_orders_the_form_and_the_record_page(world, fields):
     page = signed_in(world.a, world.a.owner_email)
     form = page.get("/customers/new/").context["form"]
     names = list(form.fields)
-    assert names[:5] == ["custom_fields.segment", "custom_fields.employees", "industry", "name", "kind"]
+    assert names[:5] == [
+        "custom_fields.segment",
+        "custom_fields.employees",
+        "industry",
+        "name",
+        "kind",
+    ]
     html = page.get("/customers/new/").content.decode()
     assert html.index("Segmentation") < html.index("Basics")
     with tenant_context(world.a.tenant):
@@ -42,17 +48,27 @@ def test_bad_layouts_are_refused_and_reps_cannot_save(world, fields):
     response = admin.put("/api/v1/layouts/customer/", bad, content_type="application/json")
     assert response.status_code == 400 and "sections" in response.json()["error"]["fields"]
     twice = {"sections": [{"title": "X", "fields": ["name", "name"]}]}
-    assert admin.put("/api/v1/layouts/customer/", twice, content_type="application/json").status_code == 400
+    assert (
+        admin.put("/api/v1/layouts/customer/", twice, content_type="application/json").status_code
+        == 400
+    )
     assert admin.get("/api/v1/layouts/pipeline/").status_code == 404
     rep = client_for(world.a, world.a.rep_token)
-    assert rep.put("/api/v1/layouts/customer/", LAYOUT, content_type="application/json").status_code == 403
+    assert (
+        rep.put("/api/v1/layouts/customer/", LAYOUT, content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_layout_page(world, fields):
     page = signed_in(world.a, world.a.owner_email)
     response = page.post(
         "/settings/fields/layout/?entity=customer",
-        {"entity": "customer", "sections": "## Money\nemployees\nname\n## Other\nsegment", "list_columns": "segment, employees"},
+        {
+            "entity": "customer",
+            "sections": "## Money\nemployees\nname\n## Other\nsegment",
+            "list_columns": "segment, employees",
+        },
     )
     assert response.status_code == 302
     html = page.get("/settings/fields/layout/?entity=customer").content.decode()

@@ -80,6 +80,7 @@ def test_pages_hide_and_lock_fields(world, secured):
     assert form.fields["custom_fields.employees"].disabled
     html = page.get(f"/customers/{secured.pk}/").content.decode()
     assert "Industry segment" not in html and "Employees" in html
+    assert "138 0000 9999" not in html and "secret@co.example" in html
 
 
 def test_exports_leave_hidden_fields_out(world, secured):
