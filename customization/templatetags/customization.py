@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..display import list_cells, list_columns, record_sections
+from ..display import displayed_record, list_cells, list_columns, record_sections
 
 register = template.Library()
 
