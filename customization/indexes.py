@@ -9,6 +9,7 @@ import logging
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from .cache import invalidate
 from .expressions import index_create_sql, index_drop_sql, index_name
 from .models import FieldDefinition, IndexState
 from .registry import model_for
@@ -29,6 +30,7 @@ def _mark(definition: FieldDefinition, state: str, error: str = "") -> None:
     FieldDefinition.objects.filter(pk=definition.pk).update(
         index_state=state, index_error=error[:1000], updated_at=timezone.now()
     )
+    invalidate()
 
 
 def field_index_build(*, definition_id: int) -> str:

@@ -8,14 +8,21 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .cache import cached
 from .models import FieldAccess, FieldSecurity
 
 
 def field_rules(entity: str, role: str) -> dict[str, str]:
     """{field: access} for one role ("field" is a standard field name or an API name)."""
-    return dict(
-        FieldSecurity.objects.filter(entity=entity, role=role).values_list("field", "access")
+    rules = cached(
+        "rules",
+        entity,
+        role,
+        load=lambda: dict(
+            FieldSecurity.objects.filter(entity=entity, role=role).values_list("field", "access")
+        ),
     )
+    return dict(rules)
 
 
 def hidden_fields(entity: str, user) -> set[str]:
@@ -56,13 +63,12 @@ class ReaderView:
 
 
 def reader_view(entity: str, role: str | None) -> ReaderView:
-    from .models import FieldDefinition
+    from .values import active_definitions
 
     rules = field_rules(entity, role)
-    active = FieldDefinition.objects.filter(entity=entity, archived_at__isnull=True)
     return ReaderView(
         {f for f, a in rules.items() if a == FieldAccess.HIDDEN},
-        set(active.values_list("api_name", flat=True)),
+        {d.api_name for d in active_definitions(entity)},
     )
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.roles import Perm, Role, has_perm
 
+from .cache import invalidate
 from .expressions import SORTABLE
 from .models import (
     API_NAME_PATTERN,
@@ -58,8 +59,11 @@ logger = logging.getLogger(__name__)
 
 
 def _ensure_admin(actor: User) -> None:
+    """Every write starts here: the caller's right, and the caches dropped (their rows
+    are about to change; see cache.py)."""
     if not has_perm(actor, Perm.MANAGE_CUSTOM_FIELDS):
         raise PermissionDenied
+    invalidate()
 
 
 def fields_limit() -> int:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from .cache import cached
 from .models import FieldDefinition, FieldType
 from .registry import lookup_model
 
@@ -45,7 +46,16 @@ def key_of(definition: FieldDefinition) -> str:
 
 
 def active_definitions(entity: str) -> list[FieldDefinition]:
-    return list(FieldDefinition.objects.filter(entity=entity, archived_at__isnull=True))
+    """The entity's fields in use (not archived), in their order; cached per process."""
+    return list(
+        cached(
+            "definitions",
+            entity,
+            load=lambda: tuple(
+                FieldDefinition.objects.filter(entity=entity, archived_at__isnull=True)
+            ),
+        )
+    )
 
 
 def _is_empty(raw) -> bool:

@@ -189,10 +189,12 @@ def world(django_db_setup, django_db_blocker) -> World:
 def _schema_hygiene():
     """Every test starts and must end on the public schema with a cold host cache."""
     from accounts.authentication import token_cache
+    from customization.cache import customization_cache
     from tenants.resolution import host_cache
 
     host_cache.clear_local()
     token_cache.clear_local()
+    customization_cache.clear_local()  # custom fields and field security, per process
     connection.set_schema_to_public()
     yield
     leaked = connection.schema_name
