@@ -49,6 +49,7 @@ from django_tenants.utils import get_public_schema_name
 from accounts.models import User
 from accounts.roles import Perm, has_perm
 from crm_platform.outbox.services import outbox_record
+from customization.search import custom_search_words, searchable_definitions
 from customization.values import (
     active_definitions,
     custom_values_check_database,
@@ -440,6 +441,7 @@ class RowValidator:
         self.columns = []
         self.custom_columns = []  # (index, api name): checked by customization's validator
         self.definitions = active_definitions(entity)
+        self.searchable = searchable_definitions(entity)  # here: the thread has no schema
         for index, header in enumerate(headers):
             field = mapping.get(header)
             if field and field.startswith(CUSTOM_PREFIX):
@@ -507,18 +509,19 @@ class RowValidator:
             values["customer_key"] = name_key(str(raw))
 
 
-def derived_keys(entity: str, values: dict) -> dict:
-    """name_key, phone_key and search_text as the entity's services compute them."""
+def derived_keys(entity: str, values: dict, words: list[str] = ()) -> dict:
+    """name_key, phone_key and search_text as the entity's services compute them
+    (`words`: the record's searchable custom values, customization.search)."""
     name = values.get("name", "")
     if entity == "contact":
         emails, phones = values.get("emails", []), values.get("phones", [])
-        return {"name_key": name_key(name), "search_text": search_text(name, emails, phones)}
+        return {"name_key": name_key(name), "search_text": search_text(name, emails, phones, words)}
     email, phone = values.get("email", ""), values.get("phone", "")
     company = values.get("company_name", "") if entity == "lead" else ""
     return {
         "name_key": name_key(name),
         "phone_key": phone_key(phone),
-        "search_text": search_text(name, company, email, phone),
+        "search_text": search_text(name, company, email, phone, words),
     }
 
 
@@ -721,6 +724,7 @@ class _Importer:
         job = self.job
         headers, rows = read_table(job.file_name, bytes(job.file_data))
         validator = RowValidator(self.entity, headers, job.mapping, Lookups.load())
+        self.searchable = validator.searchable
         job.total_rows = len(rows)
         job.save(update_fields=["total_rows"])
         all_or_nothing = job.mode == ImportJob.Mode.ALL_OR_NOTHING
@@ -785,7 +789,8 @@ class _Importer:
                         for field, message in row_errors
                     )
                     continue
-                values.update(derived_keys(self.entity, values))
+                words = custom_search_words(values.get("custom_fields"), validator.searchable)
+                values.update(derived_keys(self.entity, values, words))
                 valid.append((start + offset + 2, values))
         return valid, errors, bad
 
@@ -992,7 +997,8 @@ class _Importer:
                     value = {**record.custom_fields, **value}
                 setattr(record, attname, value)
                 changed_fields.add(attname)
-            for attname, value in derived_keys(self.entity, _current(record)).items():
+            words = custom_search_words(record.custom_fields, self.searchable)
+            for attname, value in derived_keys(self.entity, _current(record), words).items():
                 setattr(record, attname, value)
             record.updated_at = timezone.now()
             record_field_changes(

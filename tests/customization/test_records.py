@@ -266,3 +266,33 @@ def test_bulk_saves_validate_custom_fields_per_item(world, fields):
     with tenant_context(world.a.tenant):
         assert not Deal.objects.filter(name="B1").exists()
         assert Lead.objects.exists()
+
+
+def test_search_finds_records_by_custom_text_values_not_hidden_ones(world, fields):
+    client = admin_api(world)
+    body = {"name": "Searchable Co", "custom_fields": {"vat_id": "JP424242", "segment": "enterprise"}}
+    assert post(client, "/api/v1/customers/", body).status_code == 201
+    hits = client.get("/api/v1/search/?q=jp4242").json()["customer"]
+    assert [h["name"] for h in hits] == ["Searchable Co"]
+    assert client.get("/api/v1/search/?q=enterprise").json()["customer"][0]["name"] == "Searchable Co"
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        services.field_security_set(
+            actor=admin, entity="customer", field="vat_id", role="sales_rep", access="hidden"
+        )
+    # Saved again: a value hidden from some role is no longer searchable by anyone.
+    customer_id = hits[0]["id"]
+    client.patch(f"/api/v1/customers/{customer_id}/", {"notes": "x"}, content_type="application/json")
+    assert client.get("/api/v1/search/?q=jp4242").json()["customer"] == []
+
+
+def test_imported_custom_values_are_searchable(world, fields):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["Name", "VAT id"], ["Imported searchable", "CN777777"]])
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        job = import_job_create(
+            actor=admin, entity="customer", file_name="c.csv", data=buffer.getvalue().encode()
+        )
+        import_run(job_id=job.pk)
+        assert "cn777777" in Customer.objects.get(name="Imported searchable").search_text
