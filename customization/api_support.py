@@ -66,6 +66,10 @@ class ListQuery:
     filters: list[tuple[str, str, str]] = field(default_factory=list)
     order_by: str = ""
     ordering: tuple[str, str] | None = None
+    # Cursor pages cannot position on an empty (NULL) sort value, so the API's field
+    # orderings list the records that have a value (`f.<field>.empty=true` lists the
+    # others); the pages (numbered) keep them, last.
+    sorted_values_only: bool = True
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         fields = FieldResolver(queryset.model, self.user)
@@ -77,6 +81,8 @@ class ListQuery:
             name = self.order_by.lstrip("-")
             desc = self.order_by.startswith("-")
             queryset = queryset.annotate(sort_key=fields.sort_expression(name))
+            if self.sorted_values_only:
+                queryset = queryset.filter(sort_key__isnull=False)
             # The tie-breaker follows the direction so an `(expr, id)` index serves it.
             self.ordering = ("-sort_key", "-id") if desc else ("sort_key", "id")
         return queryset

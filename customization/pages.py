@@ -47,7 +47,7 @@ def list_page_query(request, queryset: QuerySet) -> tuple[QuerySet, FieldFilterB
         value=request.GET.get("fv", ""),
         sort=request.GET.get("sort", ""),
     )
-    query = ListQuery(user=request.user)
+    query = ListQuery(user=request.user, sorted_values_only=False)
     for key, values in request.GET.lists():
         if key.startswith("f."):
             name, _dot, op = key[2:].partition(".")

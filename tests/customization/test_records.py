@@ -270,11 +270,16 @@ def test_bulk_saves_validate_custom_fields_per_item(world, fields):
 
 def test_search_finds_records_by_custom_text_values_not_hidden_ones(world, fields):
     client = admin_api(world)
-    body = {"name": "Searchable Co", "custom_fields": {"vat_id": "JP424242", "segment": "enterprise"}}
+    body = {
+        "name": "Searchable Co",
+        "custom_fields": {"vat_id": "JP424242", "segment": "enterprise"},
+    }
     assert post(client, "/api/v1/customers/", body).status_code == 201
     hits = client.get("/api/v1/search/?q=jp4242").json()["customer"]
     assert [h["name"] for h in hits] == ["Searchable Co"]
-    assert client.get("/api/v1/search/?q=enterprise").json()["customer"][0]["name"] == "Searchable Co"
+    assert (
+        client.get("/api/v1/search/?q=enterprise").json()["customer"][0]["name"] == "Searchable Co"
+    )
     with tenant_context(world.a.tenant):
         admin = User.objects.get(email=world.a.owner_email)
         services.field_security_set(
@@ -282,7 +287,9 @@ def test_search_finds_records_by_custom_text_values_not_hidden_ones(world, field
         )
     # Saved again: a value hidden from some role is no longer searchable by anyone.
     customer_id = hits[0]["id"]
-    client.patch(f"/api/v1/customers/{customer_id}/", {"notes": "x"}, content_type="application/json")
+    client.patch(
+        f"/api/v1/customers/{customer_id}/", {"notes": "x"}, content_type="application/json"
+    )
     assert client.get("/api/v1/search/?q=jp4242").json()["customer"] == []
 
 
