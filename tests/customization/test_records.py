@@ -303,3 +303,24 @@ def test_imported_custom_values_are_searchable(world, fields):
         )
         import_run(job_id=job.pk)
         assert "cn777777" in Customer.objects.get(name="Imported searchable").search_text
+
+
+def test_quick_activity_form_takes_activity_custom_fields(world, fields):
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        services.definition_create(
+            actor=admin,
+            entity="activity",
+            data={"api_name": "outcome", "label": "Outcome", "field_type": "text", "required": True},
+        )
+        customer = Customer.objects.order_by("id").first().pk
+    page = signed_in(world.a, world.a.owner_email)
+    html = page.get(f"/customers/{customer}/").content.decode()
+    assert 'name="custom_fields.outcome"' in html
+    body = {"kind": "call", "subject": "Quick call", "customer": customer, "priority": "normal"}
+    response = page.post("/activities/new/", body)
+    assert "This field is required." in response.content.decode()
+    response = page.post("/activities/new/", {**body, "custom_fields.outcome": "Agreed"})
+    assert response.status_code == 302
+    with tenant_context(world.a.tenant):
+        assert Activity.objects.get(subject="Quick call").custom_fields == {"outcome": "Agreed"}
