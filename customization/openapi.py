@@ -98,4 +98,50 @@ def custom_fields_hook(result, generator, request, public):
         if is_request and required:
             schema["required"] = required
         properties["custom_fields"] = schema
+    _list_parameters(result, definitions, entities)
     return result
+
+
+FILTER_OPERATIONS = {
+    "": "equals",
+    ".in": "is one of (comma-separated)",
+    ".gte": "at least",
+    ".lte": "at most",
+    ".contains": "contains (case-insensitive)",
+    ".empty": "is empty (true) or has a value (false)",
+}
+
+
+def _list_parameters(result: dict, definitions: dict, entities: list[str]) -> None:
+    """The lean list endpoints filter (`f.<api_name>[.<op>]`) and sort (`ordering`) on
+    each custom field: document them on `/api/v1/<entities>/`."""
+    from .expressions import SORTABLE
+
+    for entity in entities:
+        for plural in (f"{entity}s", f"{entity[:-1]}ies"):
+            operation = result.get("paths", {}).get(f"/api/v1/{plural}/", {}).get("get")
+            if operation is None:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            for definition in definitions.get(entity, []):
+                schema = field_schema(definition)
+                for suffix, meaning in FILTER_OPERATIONS.items():
+                    parameters.append(
+                        {
+                            "in": "query",
+                            "name": f"f.{definition.api_name}{suffix}",
+                            "required": False,
+                            "description": f"{definition.label}: {meaning}",
+                            "schema": {"type": "boolean"}
+                            if suffix == ".empty"
+                            else {"type": "string"}
+                            if suffix == ".in" or schema.get("type") == "array"
+                            else {k: v for k, v in schema.items() if k in ("type", "format")},
+                        }
+                    )
+            for parameter in parameters:
+                if parameter.get("name") == "ordering" and "enum" in parameter.get("schema", {}):
+                    names = [
+                        d.api_name for d in definitions.get(entity, []) if d.field_type in SORTABLE
+                    ]
+                    parameter["schema"]["enum"] += [v for n in names for v in (n, f"-{n}")]

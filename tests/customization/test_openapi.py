@@ -39,3 +39,18 @@ def test_another_companys_schema_does_not_show_them(world, fields):
     components = schema(world.b)["components"]["schemas"]
     assert components["DealOutput"]["properties"]["custom_fields"]["properties"] == {}
     assert "segment" not in str(components["CustomerOutput"])
+
+
+def test_list_endpoints_document_custom_filters_and_orderings(world, fields):
+    document = schema(world.a)
+    parameters = {
+        p["name"]: p for p in document["paths"]["/api/v1/customers/"]["get"]["parameters"]
+    }
+    assert parameters["f.employees.gte"]["schema"] == {"type": "integer"}
+    assert parameters["f.segment.empty"]["schema"] == {"type": "boolean"}
+    assert {"employees", "-employees"} <= set(parameters["ordering"]["schema"]["enum"])
+    assert "f.contract_value.lte" in {
+        p["name"] for p in document["paths"]["/api/v1/deals/"]["get"]["parameters"]
+    }
+    other = schema(world.b)["paths"]["/api/v1/customers/"]["get"]["parameters"]
+    assert not any(p["name"].startswith("f.employees") for p in other)

@@ -311,7 +311,12 @@ def test_quick_activity_form_takes_activity_custom_fields(world, fields):
         services.definition_create(
             actor=admin,
             entity="activity",
-            data={"api_name": "outcome", "label": "Outcome", "field_type": "text", "required": True},
+            data={
+                "api_name": "outcome",
+                "label": "Outcome",
+                "field_type": "text",
+                "required": True,
+            },
         )
         customer = Customer.objects.order_by("id").first().pk
     page = signed_in(world.a, world.a.owner_email)
