@@ -18,13 +18,25 @@ PREFIX = "custom_fields."
 LOOKUP_CHOICES_SHOWN = 200
 
 
+class ValidatorChoiceField(forms.ChoiceField):
+    """A select whose value the one validator checks (same message as API and import)."""
+
+    def valid_value(self, value):
+        return True
+
+
+class ValidatorMultipleChoiceField(forms.MultipleChoiceField):
+    def valid_value(self, value):
+        return True
+
+
 def _choices_field(definition: FieldDefinition, **common) -> forms.Field:
     choices = [(c["value"], c["label"]) for c in definition.active_choices]
     if definition.field_type == FieldType.MULTI_SELECT:
-        return forms.MultipleChoiceField(
+        return ValidatorMultipleChoiceField(
             choices=choices, widget=forms.CheckboxSelectMultiple, **common
         )
-    return forms.ChoiceField(choices=[("", "—"), *choices], **common)
+    return ValidatorChoiceField(choices=[("", "—"), *choices], **common)
 
 
 def _lookup_field(definition: FieldDefinition, current, **common) -> forms.Field:
@@ -37,7 +49,7 @@ def _lookup_field(definition: FieldDefinition, current, **common) -> forms.Field
         shown = list(queryset.values_list("pk", "name")[:LOOKUP_CHOICES_SHOWN])
         if current and current not in {pk for pk, _n in shown}:
             shown += list(queryset.filter(pk=current).values_list("pk", "name"))
-    return forms.ChoiceField(choices=[("", "—"), *shown], **common)
+    return ValidatorChoiceField(choices=[("", "—"), *shown], **common)
 
 
 def form_field(definition: FieldDefinition, current=None) -> forms.Field:
@@ -52,7 +64,7 @@ def form_field(definition: FieldDefinition, current=None) -> forms.Field:
     if kind in (FieldType.LOOKUP, FieldType.USER):
         return _lookup_field(definition, current, **common)
     if kind == FieldType.BOOLEAN:
-        return forms.ChoiceField(
+        return ValidatorChoiceField(
             choices=[("", "—"), ("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))],
             **common,
         )
