@@ -235,3 +235,42 @@ def test_settings_pages_are_for_admins(world):
     rep = signed_in(world.a, world.a.rep_email)
     for path in ("/settings/fields/", "/settings/fields/security/", "/settings/fields/layout/"):
         assert rep.get(path).status_code == 403
+
+
+def test_field_page_edits_archives_changes_type_and_purges(world, fields):
+    pk = fields["vat_id"].pk
+    with tenant_context(world.a.tenant):
+        customer = Customer.objects.order_by("id").first()
+        Customer.objects.filter(pk=customer.pk).update(custom_fields={"vat_id": "AB123456"})
+    page = signed_in(world.a, world.a.owner_email)
+    path = f"/settings/fields/{pk}/"
+    html = page.get(path).content.decode()
+    assert "vat_id" in html and "VAT id" in html
+    form = {
+        "action": "save",
+        "label": "VAT number",
+        "label_ja": "付加価値税番号",
+        "decimal_places": "2",
+        "pattern": "[A-Z]{2}[0-9]{6}",
+        "unique": "on",
+        "choices": "",
+    }
+    assert page.post(path, form).status_code == 302
+    with tenant_context(world.a.tenant):
+        definition = FieldDefinition.objects.get(pk=pk)
+        assert definition.label == "VAT number"
+        assert definition.label_translations == {"ja": "付加価値税番号"}
+    # Integer: "AB123456" does not convert; the page lists it and nothing changes.
+    response = page.post(path, {"action": "change_type", "field_type": "integer"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "AB123456" in html and "nothing was changed" in html
+    assert page.post(path, {"action": "archive"}, follow=True).status_code == 200
+    response = page.post(path, {"action": "purge", "confirm": "wrong"}, follow=True)
+    assert "Type the field" in response.content.decode()
+    response = page.post(path, {"action": "purge", "confirm": "vat_id"})
+    assert response.status_code == 302
+    with tenant_context(world.a.tenant):
+        assert not FieldDefinition.objects.filter(pk=pk).exists()
+        customer.refresh_from_db()
+        assert customer.custom_fields == {}
+    assert "vat_id" in page.get("/settings/fields/changes/").content.decode()
