@@ -129,7 +129,13 @@ def lean_list_response(
     if errors:  # every bad parameter named at once
         raise serializers.ValidationError(errors)
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(secured_rows(request.user, queryset.model, shape(page)))
+    response = paginator.get_paginated_response(
+        secured_rows(request.user, queryset.model, shape(page))
+    )
+    if query is not None and query.ordering:
+        for row in response.data["results"]:
+            row.pop("sort_key", None)  # the cursors' position, read by the links above
+    return response
 
 
 class OwnedRecordInput(CustomFieldsInput, StrictInput):

@@ -84,6 +84,7 @@ def test_sorting_on_custom_and_standard_fields_pages_with_cursors(world, rows):
     seen = []
     while url:
         body = client.get(url).json()
+        assert all("sort_key" not in row for row in body["results"])
         seen += [row["name"] for row in body["results"]]
         url = body["next"]
     assert seen == ["Flt C", "Flt B", "Flt A"]
