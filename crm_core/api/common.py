@@ -104,7 +104,9 @@ def lean_list_response(
 ) -> Response:
     """One page of a lean list: validated filters -> rows(user=, filters=) (a .values()
     queryset) -> a cursor page -> shape(rows). Non-unique orderings get "-id" as the
-    tie-breaker so cursors stay stable."""
+    tie-breaker so cursors stay stable. Field filters and orderings on any standard or
+    custom field (customization.api_support.ListQuery) and the reader's field security
+    apply to every lean list."""
     values, errors = {}, {}
     params = request.query_params
     query = None
