@@ -329,3 +329,55 @@ def test_quick_activity_form_takes_activity_custom_fields(world, fields):
     assert response.status_code == 302
     with tenant_context(world.a.tenant):
         assert Activity.objects.get(subject="Quick call").custom_fields == {"outcome": "Agreed"}
+
+
+def test_defaults_lengths_multi_selects_and_users(world):
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        rep = User.objects.get(email=world.a.rep_email)
+        for data in (
+            {
+                "api_name": "tier",
+                "label": "Tier",
+                "field_type": "text",
+                "default": " bronze ",
+                "max_length": 10,
+            },
+            {
+                "api_name": "channels",
+                "label": "Channels",
+                "field_type": "multi_select",
+                "choices": [{"value": "web"}, {"value": "phone"}, {"value": "shop"}],
+            },
+            {"api_name": "account_manager", "label": "Account manager", "field_type": "user"},
+            {"api_name": "renewal", "label": "Renewal", "field_type": "datetime"},
+        ):
+            services.definition_create(actor=admin, entity="contact", data=data)
+        customer = Customer.objects.order_by("id").first().pk
+    client = admin_api(world)
+    body = {
+        "name": "Multi",
+        "customer_id": customer,
+        "custom_fields": {
+            "channels": ["shop", "web", "shop"],
+            "account_manager": rep.pk,
+            "renewal": "2026-03-01T09:30:00+08:00",
+        },
+    }
+    response = post(client, "/api/v1/contacts/", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["custom_fields"] == {
+        "tier": "bronze",  # the default, cleaned like any value
+        "channels": ["web", "shop"],  # picklist order, no repeats
+        "account_manager": rep.pk,
+        "renewal": "2026-03-01T01:30:00.000000Z",
+    }
+    too_long = {**body, "custom_fields": {"tier": "x" * 11}}
+    assert post(client, "/api/v1/contacts/", too_long).json()["error"]["fields"] == {
+        "custom_fields.tier": ["At most 10 characters."]
+    }
+    inactive_user = {**body, "custom_fields": {"account_manager": 10**6}}
+    assert (
+        "custom_fields.account_manager"
+        in post(client, "/api/v1/contacts/", inactive_user).json()["error"]["fields"]
+    )
