@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from crm_platform.kernel.models import CustomizableModel
 
@@ -28,9 +29,19 @@ def model_for(entity: str) -> type[models.Model] | None:
     return customizable_models().get(entity)
 
 
+# The navigation's own words for today's entities; one added later shows its model's name.
+ENTITY_LABELS = {
+    "customer": _("Customers"),
+    "contact": _("Contacts"),
+    "lead": _("Leads"),
+    "deal": _("Deals"),
+    "activity": _("Activities"),
+}
+
+
 def entity_choices() -> list[tuple[str, str]]:
     return [
-        (key, str(model._meta.verbose_name_plural).capitalize())
+        (key, str(ENTITY_LABELS.get(key) or model._meta.verbose_name_plural).capitalize())
         for key, model in customizable_models().items()
     ]
 
