@@ -33,6 +33,8 @@ class Perm:
     IMPORT_RECORDS = "crm.import_records"
     EXPORT_RECORDS = "crm.export_records"
     MERGE_RECORDS = "crm.merge_records"
+    # Custom fields, picklists, layouts and field security (customization/).
+    MANAGE_CUSTOM_FIELDS = "customization.manage_fields"
 
 
 class Visibility(models.TextChoices):
@@ -72,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_TEAMS,
             Perm.MANAGE_SETTINGS,
             Perm.MANAGE_PIPELINES,
+            Perm.MANAGE_CUSTOM_FIELDS,
         }
     ),
     Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),

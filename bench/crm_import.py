@@ -101,7 +101,7 @@ COPY_COLUMNS = (
     "created_at", "updated_at", "kind", "name", "industry", "source", "relationship_stage",
     "lifecycle_stage", "value_tier", "is_key_account", "email", "phone", "website",
     "addresses", "tags", "notes", "name_key", "phone_key", "search_text", "owner_id",
-    "team_id", "created_by_id",
+    "team_id", "created_by_id", "custom_fields",
 )  # fmt: skip
 
 
@@ -115,6 +115,7 @@ def copy_rows(count: int, owner_id: int) -> list[tuple]:
                 now, now, "company", name, industry, source, "potential", "", tier, False,
                 email, phone, "", "[]", [tag] if tag else [], "", name_key(name),
                 phone_key(phone), search_text(name, email, phone), owner_id, None, owner_id,
+                "{}",
             )
         )  # fmt: skip
     return rows

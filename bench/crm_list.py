@@ -79,7 +79,7 @@ COPY_COLUMNS = (
     "created_at", "updated_at", "kind", "name", "industry", "source", "relationship_stage",
     "lifecycle_stage", "value_tier", "is_key_account", "email", "phone", "website",
     "addresses", "tags", "notes", "name_key", "phone_key", "search_text", "owner_id",
-    "created_by_id", "last_activity_at",
+    "created_by_id", "last_activity_at", "custom_fields",
 )  # fmt: skip
 
 
@@ -139,6 +139,7 @@ def _customer_rows(count: int, owner_id: int):
             owner_id,
             owner_id,
             created + timedelta(days=rng.randint(0, 60)),
+            "{}",  # custom_fields (NOT NULL, no database default)
         )
 
 

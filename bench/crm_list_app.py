@@ -39,6 +39,7 @@ COLUMNS = (
     ("last_activity_at", "c.last_activity_at"),
     ("created_at", "c.created_at"),
     ("updated_at", "c.updated_at"),
+    ("custom_fields", "c.custom_fields"),
     ("owner_name", "u.full_name"),
 )
 KEYS = tuple(key for key, _column in COLUMNS)

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Team
 from accounts.roles import Perm, Visibility, has_perm, visibility_of
+from crm_platform.kernel.models import CustomizableModel
 from crm_platform.outbox.services import outbox_record
+from customization.records import record_custom_apply
 
 from .models import FieldChange
 
@@ -146,8 +148,16 @@ def record_event(*, record_type: str, action: str, record: Model, payload: dict)
         event_type=f"{record_type}.{action}",
         aggregate_type=record_type,
         aggregate_id=record.pk,
-        payload={"id": record.pk, **payload},
+        # Custom fields travel with every record event; consumers shape the payload for
+        # a reader's role with customization.security.shape_payload.
+        payload={"id": record.pk, **payload, **_custom_fields(record)},
     )
+
+
+def _custom_fields(record: Model) -> dict:
+    if isinstance(record, CustomizableModel):
+        return {"custom_fields": dict(record.custom_fields or {})}
+    return {}
 
 
 # --- applying and validating input ------------------------------------------------------
@@ -155,7 +165,11 @@ def record_event(*, record_type: str, action: str, record: Model, payload: dict)
 
 def record_apply(record: Model, data: dict, *, editable: Iterable[str], actor=None) -> None:
     """Set `data` on `record`. Keys outside `editable` are refused (no mass assignment);
-    with an `actor`, changing an existing record's owner or team needs REASSIGN_RECORDS."""
+    with an `actor`, changing an existing record's owner or team needs REASSIGN_RECORDS.
+    Customizable records take `custom_fields` too (validated by customization/, which
+    also enforces the actor's field security)."""
+    if isinstance(record, CustomizableModel):
+        data = record_custom_apply(record, data, actor=actor)
     unknown = set(data) - set(editable)
     if unknown:
         raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})

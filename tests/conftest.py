@@ -106,6 +106,7 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
 
     from crm_core import models as crm
     from crm_core.records import name_key, search_text
+    from customization.models import FieldDefinition
 
     for index in range(rows):
         region = crm.Region.objects.create(name=f"Region {index}")
@@ -144,6 +145,9 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
         )
         crm.FieldChange.objects.create(
             record_type="customer", record_id=customer.pk, field="owner", changed_at=timezone.now()
+        )
+        FieldDefinition.objects.create(
+            entity="customer", api_name=f"probe_{index}", label=f"Probe {index}", field_type="text"
         )
 
 
@@ -185,10 +189,12 @@ def world(django_db_setup, django_db_blocker) -> World:
 def _schema_hygiene():
     """Every test starts and must end on the public schema with a cold host cache."""
     from accounts.authentication import token_cache
+    from customization.cache import customization_cache
     from tenants.resolution import host_cache
 
     host_cache.clear_local()
     token_cache.clear_local()
+    customization_cache.clear_local()  # custom fields and field security, per process
     connection.set_schema_to_public()
     yield
     leaked = connection.schema_name

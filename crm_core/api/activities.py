@@ -10,6 +10,7 @@ from accounts.models import User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
+from customization.api_support import CustomFieldsInput, SecuredRecordOutput
 
 from ..models import Activity, Contact, Customer, Deal, Lead
 from ..selectors import activities as selectors
@@ -60,7 +61,7 @@ def _related(source, model):
     )
 
 
-class ActivityInput(StrictInput):
+class ActivityInput(CustomFieldsInput, StrictInput):
     """Parses types; the activity services validate the rules. A quick call log needs
     only kind, subject and one linked record."""
 
@@ -94,7 +95,7 @@ def _service_call(function, **kwargs):
         ) from None
 
 
-class ActivityOutput(serializers.ModelSerializer):
+class ActivityOutput(SecuredRecordOutput):
     assignee_name = serializers.CharField(source="assignee.get_full_name", default=None)
 
     class Meta:
@@ -148,7 +149,10 @@ class ActivityListApi(APIView):
         activity = _service_call(
             services.activity_create, actor=request.user, data=data.validated_data
         )
-        return Response(ActivityOutput(activity).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ActivityOutput(activity, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ActivityDetailApi(APIView):
@@ -156,7 +160,11 @@ class ActivityDetailApi(APIView):
 
     @extend_schema(responses=ActivityOutput)
     def get(self, request, pk):
-        return Response(ActivityOutput(selectors.activity_get(user=request.user, pk=pk)).data)
+        return Response(
+            ActivityOutput(
+                selectors.activity_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=ActivityInput, responses=ActivityOutput)
     def patch(self, request, pk):
@@ -169,7 +177,7 @@ class ActivityDetailApi(APIView):
             actor=request.user,
             data=data.validated_data,
         )
-        return Response(ActivityOutput(activity).data)
+        return Response(ActivityOutput(activity, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -185,7 +193,7 @@ class ActivityCompleteApi(APIView):
     def post(self, request, pk):
         activity = selectors.activity_get(user=request.user, pk=pk)
         activity = services.activity_complete(activity=activity, actor=request.user)
-        return Response(ActivityOutput(activity).data)
+        return Response(ActivityOutput(activity, context={"request": request}).data)
 
 
 class CheckInInput(StrictInput):
@@ -203,4 +211,4 @@ class ActivityCheckInApi(APIView):
         activity = services.activity_check_in(
             activity=activity, actor=request.user, place=data.validated_data["place"]
         )
-        return Response(ActivityOutput(activity).data)
+        return Response(ActivityOutput(activity, context={"request": request}).data)

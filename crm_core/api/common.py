@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -15,6 +16,7 @@ from accounts.permissions import api_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
+from customization.api_support import CustomFieldsInput, list_query, secured_rows
 
 from ..models import Region
 from ..services.bulk import MAX_BULK
@@ -78,7 +80,9 @@ def bulk_save_api(
             if errors:
                 raise serializers.ValidationError(errors)
             return Response(
-                output_serializer(save(actor=request.user, items=parsed), many=True).data
+                output_serializer(
+                    save(actor=request.user, items=parsed), many=True, context={"request": request}
+                ).data
             )
 
     BulkApi.__name__ = BulkApi.__qualname__ = f"{noun}BulkApi"
@@ -100,21 +104,45 @@ def lean_list_response(
 ) -> Response:
     """One page of a lean list: validated filters -> rows(user=, filters=) (a .values()
     queryset) -> a cursor page -> shape(rows). Non-unique orderings get "-id" as the
-    tie-breaker so cursors stay stable."""
-    values = {}
-    if set(request.query_params) - PAGINATION_PARAMS:  # nothing to validate otherwise
-        filters = filters_class(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        values = filters.validated_data
+    tie-breaker so cursors stay stable. Field filters and orderings on any standard or
+    custom field (customization.api_support.ListQuery) and the reader's field security
+    apply to every lean list."""
+    values, errors = {}, {}
+    params = request.query_params
+    query = None
+    if set(params) - PAGINATION_PARAMS:  # nothing to validate otherwise
+        # Field filters (`f.<field>[.<op>]`) and field orderings (standard or custom)
+        # are customization's; the rest is the entity's own filters.
+        query, params = list_query(filters_class, params, user=request.user)
+        filters = filters_class(data=params)
+        if filters.is_valid():
+            values = filters.validated_data
+        errors = dict(filters.errors)
     ordering = values.get("ordering", "-id")
     paginator = CursorPagination()
     paginator.ordering = ordering if ordering.lstrip("-") == "id" else (ordering, "-id")
-    page = paginator.paginate_queryset(rows(user=request.user, filters=values), request, view=view)
-    return paginator.get_paginated_response(shape(page))
+    queryset = rows(user=request.user, filters=values)
+    if query is not None:
+        try:
+            queryset = query.apply(queryset)
+        except DjangoValidationError as exc:
+            errors.update(exc.message_dict)
+        paginator.ordering = query.ordering or paginator.ordering
+    if errors:  # every bad parameter named at once
+        raise serializers.ValidationError(errors)
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    response = paginator.get_paginated_response(
+        secured_rows(request.user, queryset.model, shape(page))
+    )
+    if query is not None and query.ordering:
+        for row in response.data["results"]:
+            row.pop("sort_key", None)  # the cursors' position, read by the links above
+    return response
 
 
-class OwnedRecordInput(StrictInput):
-    """The owner, team and region every owned record's input takes (ids)."""
+class OwnedRecordInput(CustomFieldsInput, StrictInput):
+    """The owner, team and region every owned record's input takes (ids), and its
+    custom fields."""
 
     owner_id = serializers.PrimaryKeyRelatedField(
         source="owner", required=False, allow_null=True, queryset=User.objects.all()

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.roles import Perm
+from customization.api_support import SecuredRecordOutput
 
 from ..models import Contact, Customer
 from ..records import visible
@@ -80,7 +81,7 @@ class ContactInput(OwnedRecordInput):
         )
 
 
-class ContactOutput(serializers.ModelSerializer):
+class ContactOutput(SecuredRecordOutput):
     owner_name = serializers.CharField(source="owner.get_full_name", default=None)
     customer_name = serializers.CharField(source="customer.name", default=None)
 
@@ -128,7 +129,10 @@ class ContactListApi(APIView):
         data = ContactInput(data=request.data, user=request.user)
         data.is_valid(raise_exception=True)
         contact = services.contact_create(actor=request.user, data=data.validated_data)
-        return Response(ContactOutput(contact).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ContactOutput(contact, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ContactDetailApi(APIView):
@@ -136,7 +140,11 @@ class ContactDetailApi(APIView):
 
     @extend_schema(responses=ContactOutput)
     def get(self, request, pk):
-        return Response(ContactOutput(selectors.contact_get(user=request.user, pk=pk)).data)
+        return Response(
+            ContactOutput(
+                selectors.contact_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=ContactInput, responses=ContactOutput)
     def patch(self, request, pk):
@@ -146,7 +154,7 @@ class ContactDetailApi(APIView):
         contact = services.contact_update(
             contact=contact, actor=request.user, data=data.validated_data
         )
-        return Response(ContactOutput(contact).data)
+        return Response(ContactOutput(contact, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):

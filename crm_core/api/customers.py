@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
+from customization.api_support import SecuredRecordOutput
 
 from ..models import Customer
 from ..selectors import customers as selectors
@@ -99,7 +100,7 @@ class CustomerInput(OwnedRecordInput):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class CustomerOutput(serializers.ModelSerializer):
+class CustomerOutput(SecuredRecordOutput):
     owner_name = serializers.CharField(source="owner.get_full_name", default=None)
 
     class Meta:
@@ -156,7 +157,10 @@ class CustomerListApi(APIView):
         data = CustomerInput(data=request.data)
         data.is_valid(raise_exception=True)
         customer = services.customer_create(actor=request.user, data=data.validated_data)
-        return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
+        return Response(
+            CustomerOutput(customer, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class CustomerDetailApi(APIView):
@@ -164,7 +168,11 @@ class CustomerDetailApi(APIView):
 
     @extend_schema(responses=CustomerOutput)
     def get(self, request, pk):
-        return Response(CustomerOutput(selectors.customer_get(user=request.user, pk=pk)).data)
+        return Response(
+            CustomerOutput(
+                selectors.customer_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=CustomerInput, responses=CustomerOutput)
     def patch(self, request, pk):
@@ -174,7 +182,7 @@ class CustomerDetailApi(APIView):
         customer = services.customer_update(
             customer=customer, actor=request.user, data=data.validated_data
         )
-        return Response(CustomerOutput(customer).data)
+        return Response(CustomerOutput(customer, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):

@@ -10,6 +10,7 @@ from accounts.models import User
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
+from customization.api_support import SecuredRecordOutput
 
 from ..models import Contact, Customer, Deal, Pipeline, Stage
 from ..selectors import deals as selectors
@@ -132,7 +133,7 @@ def _service_call(function, **kwargs):
         ) from None
 
 
-class DealOutput(serializers.ModelSerializer):
+class DealOutput(SecuredRecordOutput):
     owner_name = serializers.CharField(source="owner.get_full_name", default=None)
     customer_name = serializers.CharField(source="customer.name", default=None)
     stage_name = serializers.CharField(source="stage.name")
@@ -202,7 +203,9 @@ class DealListApi(APIView):
         data.is_valid(raise_exception=True)
         deal = _service_call(services.deal_create, actor=request.user, data=data.validated_data)
         deal = selectors.deal_get(user=request.user, pk=deal.pk)
-        return Response(DealOutput(deal).data, status=status.HTTP_201_CREATED)
+        return Response(
+            DealOutput(deal, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class DealDetailApi(APIView):
@@ -210,7 +213,11 @@ class DealDetailApi(APIView):
 
     @extend_schema(responses=DealOutput)
     def get(self, request, pk):
-        return Response(DealOutput(selectors.deal_get(user=request.user, pk=pk)).data)
+        return Response(
+            DealOutput(
+                selectors.deal_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=DealInput, responses=DealOutput)
     def patch(self, request, pk):
@@ -218,7 +225,11 @@ class DealDetailApi(APIView):
         data = DealInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         _service_call(services.deal_update, deal=deal, actor=request.user, data=data.validated_data)
-        return Response(DealOutput(selectors.deal_get(user=request.user, pk=pk)).data)
+        return Response(
+            DealOutput(
+                selectors.deal_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -256,7 +267,11 @@ class DealMoveApi(APIView):
             lost_reason=data.validated_data.get("lost_reason", ""),
             actor=request.user,
         )
-        return Response(DealOutput(selectors.deal_get(user=request.user, pk=pk)).data)
+        return Response(
+            DealOutput(
+                selectors.deal_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
 
 class DealHistoryApi(APIView):

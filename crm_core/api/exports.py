@@ -45,7 +45,7 @@ class ExportApi(APIView):
         filters = params.validated_data
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         name = f"{self.collection}-{stamp}.{self.file_format}"
-        headers = selectors.export_headers(entity)
+        headers = selectors.export_headers(entity, request.user)
         if self.file_format == "xlsx":
             response = HttpResponse(
                 _xlsx(

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from accounts.permissions import api_permission
 from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
+from customization.api_support import SecuredRecordOutput
 
 from ..models import Customer, Lead, Pipeline, Stage
 from ..records import visible
@@ -75,7 +76,7 @@ class LeadInput(OwnedRecordInput):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class LeadOutput(serializers.ModelSerializer):
+class LeadOutput(SecuredRecordOutput):
     owner_name = serializers.CharField(source="owner.get_full_name", default=None)
 
     class Meta:
@@ -159,7 +160,9 @@ class LeadListApi(APIView):
         data = LeadInput(data=request.data)
         data.is_valid(raise_exception=True)
         lead = services.lead_create(actor=request.user, data=data.validated_data)
-        return Response(LeadOutput(lead).data, status=status.HTTP_201_CREATED)
+        return Response(
+            LeadOutput(lead, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class LeadDetailApi(APIView):
@@ -167,7 +170,11 @@ class LeadDetailApi(APIView):
 
     @extend_schema(responses=LeadOutput)
     def get(self, request, pk):
-        return Response(LeadOutput(selectors.lead_get(user=request.user, pk=pk)).data)
+        return Response(
+            LeadOutput(
+                selectors.lead_get(user=request.user, pk=pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(request=LeadInput, responses=LeadOutput)
     def patch(self, request, pk):
@@ -175,7 +182,7 @@ class LeadDetailApi(APIView):
         data = LeadInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         lead = services.lead_update(lead=lead, actor=request.user, data=data.validated_data)
-        return Response(LeadOutput(lead).data)
+        return Response(LeadOutput(lead, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -196,7 +203,7 @@ class LeadConvertApi(APIView):
         data = ConvertInput(data=request.data, user=request.user)
         data.is_valid(raise_exception=True)
         lead = services.lead_convert(lead=lead, actor=request.user, **data.validated_data)
-        return Response(LeadOutput(lead).data)
+        return Response(LeadOutput(lead, context={"request": request}).data)
 
 
 LeadBulkApi = bulk_save_api(

@@ -82,7 +82,7 @@ class _ClaimApi(APIView):
 
     def _output(self, record):
         output = LeadOutput if self.record_type == "lead" else CustomerOutput
-        return Response(output(record).data)
+        return Response(output(record, context={"request": self.request}).data)
 
     def post(self, request, pk):
         record = selectors.pool_record_get(user=request.user, record_type=self.record_type, pk=pk)

@@ -40,6 +40,7 @@ LIST_FIELDS = (
     "deal_id",
     "created_at",
     "updated_at",
+    "custom_fields",
 )
 ORDERINGS = {"-id", "id", "-created_at", "created_at", "-updated_at", "updated_at"}
 

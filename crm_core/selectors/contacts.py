@@ -25,6 +25,7 @@ LIST_FIELDS = (
     "team_id",
     "created_at",
     "updated_at",
+    "custom_fields",
 )
 ORDERINGS = {"-id", "id", "name", "-name", "-updated_at", "updated_at", "-created_at", "created_at"}
 

@@ -40,6 +40,7 @@ LIST_FIELDS = (
     "closed_at",
     "created_at",
     "updated_at",
+    "custom_fields",
 )
 ORDERINGS = {
     "-id",

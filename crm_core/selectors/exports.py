@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from customization.display import visible_definitions
+from customization.security import hidden_fields
+
 from ..models import Contact, Customer, Lead
 from .contacts import contact_queryset
 from .customers import customer_queryset
@@ -82,13 +85,22 @@ def export_queryset(*, entity: str, user, filters: dict) -> QuerySet:
     return lead_queryset(user=user, filters=filters)
 
 
-def export_headers(entity: str) -> list[str]:
+def export_columns(entity: str, user) -> tuple[list[str], list]:
+    """(standard columns, custom field definitions) the user may see: field security
+    leaves out hidden fields; archived custom fields are left out too."""
+    hidden = hidden_fields(entity, user)
+    columns = [c for c in COLUMNS[entity] if c.split("__")[0] not in hidden]
+    return columns, visible_definitions(entity, user)
+
+
+def export_headers(entity: str, user) -> list[str]:
     """Column headers in the user's language: the fields' labels (an import maps them
-    back), the related ones by their name."""
+    back), the related ones by their name, custom fields by their label."""
     model = MODELS[entity]
     related = {"owner__email": _("owner"), "team__name": _("team"), "region__name": _("region")}
     headers = []
-    for column in COLUMNS[entity]:
+    columns, definitions = export_columns(entity, user)
+    for column in columns:
         if column in related:
             headers.append(str(related[column]))
         elif column == "customer__name":
@@ -97,19 +109,21 @@ def export_headers(entity: str) -> list[str]:
             headers.append("ID")
         else:
             headers.append(str(model._meta.get_field(column).verbose_name))
-    return headers
+    return headers + [d.display_label for d in definitions]
 
 
 def export_rows(*, entity: str, user, filters: dict) -> Iterator[list]:
     """Every row, newest first, fetched in keyset chunks (no long-open cursor)."""
     queryset = export_queryset(entity=entity, user=user, filters=filters).order_by("-id")
-    columns = COLUMNS[entity]
+    columns, definitions = export_columns(entity, user)
+    names = [d.api_name for d in definitions]
     last_id = None
     while True:
         chunk = queryset if last_id is None else queryset.filter(id__lt=last_id)
-        rows = list(chunk.values_list(*columns)[:CHUNK])
+        rows = list(chunk.values_list("id", "custom_fields", *columns)[:CHUNK])
         for row in rows:
-            yield [_cell(value) for value in row]
+            custom = row[1] or {}
+            yield [_cell(value) for value in row[2:]] + [_cell(custom.get(n)) for n in names]
         if len(rows) < CHUNK:
             return
         last_id = rows[-1][0]

@@ -29,6 +29,7 @@ LIST_FIELDS = (
     "last_activity_at",
     "created_at",
     "updated_at",
+    "custom_fields",
 )
 ORDERINGS = {
     "-id",

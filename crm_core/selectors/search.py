@@ -28,6 +28,8 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.urls import reverse
 
+from customization.security import hidden_fields
+
 from ..models import Contact, Customer, Lead
 from ..records import visible
 
@@ -98,6 +100,9 @@ def _search_type(*, user, kind: str, term: str, limit: int) -> list[dict]:
     candidates = queryset.filter(search_text__contains=term).order_by().values("id")
     ranked = _ranked(spec.model.objects.filter(id__in=candidates[:CANDIDATES]), term)
     rows = ranked.values("id", *spec.fields, "owner_id", "prefix", "similarity")[:limit]
+    hidden = hidden_fields(kind, user)  # field security: no hidden e-mail/phone shown
+    blank = {field: [] if field in ("emails", "phones") else "" for field in hidden}
+    rows = [{**row, **{k: v for k, v in blank.items() if k in row}} for row in rows]
     return [
         {
             "type": kind,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
+from customization.records import record_custom_apply
 
 from ..models import Activity, Customer, Lead
 from ..records import can_see, record_event
@@ -102,7 +103,8 @@ def _touch_follow_up(activity: Activity, at: datetime) -> None:
         Lead.objects.filter(later, pk=activity.lead_id).update(last_activity_at=at)
 
 
-def _apply(activity: Activity, data: dict) -> None:
+def _apply(activity: Activity, data: dict, actor: User | None = None) -> None:
+    data = record_custom_apply(activity, data, actor=actor)
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
@@ -134,7 +136,7 @@ def activity_create(*, actor: User, data: dict, now: datetime | None = None) -> 
         raise PermissionDenied
     now = now or timezone.now()
     activity = Activity(created_by=actor, kind=Activity.Kind.CALL)
-    _apply(activity, data)
+    _apply(activity, data, actor)
     if "assignee" not in data:
         activity.assignee = actor
     _clean(activity, actor)
@@ -161,7 +163,7 @@ def _ensure_can_change(actor: User, activity: Activity) -> None:
 def activity_update(*, activity: Activity, actor: User, data: dict) -> Activity:
     _ensure_can_change(actor, activity)
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
-    _apply(activity, data)
+    _apply(activity, data, actor)
     _clean(activity, actor)
     _fill_links(activity)
     activity.save()

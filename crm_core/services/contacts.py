@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
+from customization.search import record_search_words
 
 from ..models import Contact
 from ..records import (
@@ -120,7 +121,9 @@ def _clean(contact: Contact, actor: User) -> None:
         ],
     )
     contact.name_key = name_key(contact.name)
-    contact.search_text = search_text(contact.name, contact.emails, contact.phones)
+    contact.search_text = search_text(
+        contact.name, contact.emails, contact.phones, record_search_words(contact)
+    )
 
 
 def _apply(contact: Contact, data: dict, actor: User) -> None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
+from customization.search import record_search_words
 
 from ..models import Customer
 from ..records import (
@@ -73,7 +74,9 @@ def _clean(customer: Customer) -> None:
     )
     customer.name_key = name_key(customer.name)
     customer.phone_key = phone_key(customer.phone)
-    customer.search_text = search_text(customer.name, customer.email, customer.phone)
+    customer.search_text = search_text(
+        customer.name, customer.email, customer.phone, record_search_words(customer)
+    )
 
 
 def _apply(customer: Customer, data: dict, actor: User) -> None:

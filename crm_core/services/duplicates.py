@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
+from customization.search import record_search_words
 
 from ..models import Activity, Contact, Deal, FieldChange, Lead, Notification, PoolMove
 from ..records import (
@@ -96,12 +97,16 @@ def _refresh_keys(entity: str, record) -> None:
         raise ValidationError(exc.message_dict) from None
     record.name_key = name_key(record.name)
     if entity == "contact":
-        record.search_text = search_text(record.name, record.emails, record.phones)
+        record.search_text = search_text(
+            record.name, record.emails, record.phones, record_search_words(record)
+        )
     else:
         # As the entity's own services compute it (leads add their company's name).
         company = record.company_name if entity == "lead" else ""
         record.phone_key = phone_key(record.phone)
-        record.search_text = search_text(record.name, company, record.email, record.phone)
+        record.search_text = search_text(
+            record.name, company, record.email, record.phone, record_search_words(record)
+        )
 
 
 @transaction.atomic

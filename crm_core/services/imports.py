@@ -44,10 +44,17 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import override
+from django_tenants.utils import get_public_schema_name
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
 from crm_platform.outbox.services import outbox_record
+from customization.search import custom_search_words, searchable_definitions
+from customization.values import (
+    active_definitions,
+    custom_values_check_database,
+    custom_values_clean,
+)
 
 from ..models import AssignmentRule, Contact, Customer, ImportJob, Lead, Region
 from ..records import (
@@ -63,6 +70,7 @@ from .assignment import assignee_for
 
 logger = logging.getLogger(__name__)
 
+CUSTOM_PREFIX = "custom_fields."
 BATCH_SIZE = 5000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -223,6 +231,29 @@ def read_table(file_name: str, data: bytes) -> tuple[list[str], list[list]]:
 # --- mapping columns to fields -----------------------------------------------------------
 
 
+def _custom_definitions(entity: str) -> list:
+    """The entity's custom fields (none outside a company's schema)."""
+    if connection.schema_name == get_public_schema_name():
+        return []
+    return active_definitions(entity)
+
+
+def import_fields(entity: str) -> tuple[str, ...]:
+    """What a column may be mapped to: the entity's fields and its custom fields
+    (`custom_fields.<api_name>`)."""
+    custom = tuple(f"{CUSTOM_PREFIX}{d.api_name}" for d in _custom_definitions(entity))
+    return IMPORT_FIELDS[entity] + custom
+
+
+def field_label(entity: str, field: str) -> str:
+    if field.startswith(CUSTOM_PREFIX):
+        definition = next(
+            (d for d in _custom_definitions(entity) if CUSTOM_PREFIX + d.api_name == field), None
+        )
+        return definition.display_label if definition else field
+    return str(MODELS[entity]._meta.get_field(field).verbose_name)
+
+
 def _plain(text: str) -> str:
     return _PLAIN.sub("", unicodedata.normalize("NFKC", str(text)).lower())
 
@@ -239,6 +270,10 @@ def _header_names(entity: str) -> dict[str, str]:
                 spellings.append(str(model._meta.get_field(field).verbose_name))
         for spelling in spellings:
             names.setdefault(_plain(spelling), field)
+    for definition in _custom_definitions(entity):
+        spellings = [definition.api_name, definition.label, *definition.label_translations.values()]
+        for spelling in spellings:
+            names.setdefault(_plain(spelling), CUSTOM_PREFIX + definition.api_name)
     return names
 
 
@@ -263,7 +298,7 @@ def check_mapping(entity: str, headers: list[str], mapping) -> dict[str, str]:
     for header, field in mapping.items():
         if header not in headers:
             errors.append(_("The file has no column %(header)s.") % {"header": header})
-        if field not in IMPORT_FIELDS[entity]:
+        if field not in import_fields(entity):
             errors.append(_("%(field)s cannot be imported.") % {"field": field})
     taken = list(mapping.values())
     for field in {f for f in taken if taken.count(f) > 1}:
@@ -404,9 +439,14 @@ class RowValidator:
         self.model = MODELS[entity]
         self.lookups = lookups
         self.columns = []
+        self.custom_columns = []  # (index, api name): checked by customization's validator
+        self.definitions = active_definitions(entity)
+        self.searchable = searchable_definitions(entity)  # here: the thread has no schema
         for index, header in enumerate(headers):
             field = mapping.get(header)
-            if field in ("owner", "region", "customer"):
+            if field and field.startswith(CUSTOM_PREFIX):
+                self.custom_columns.append((index, field.removeprefix(CUSTOM_PREFIX)))
+            elif field in ("owner", "region", "customer"):
                 self.columns.append((index, field, None))
             elif field:
                 self.columns.append((index, field, _cleaner(self.model, field)))
@@ -430,10 +470,27 @@ class RowValidator:
                 values[field] = clean(raw)
             except ValidationError as exc:
                 errors.append((field, exc.messages[0]))
+        if self.custom_columns or any(d.required for d in self.definitions):
+            self._custom(cells, values, errors)
         if not values.get("name"):
             if not any(field == "name" for field, _m in errors):
                 errors.append(("name", self._blank_name))
         return values, errors
+
+    def _custom(self, cells: list, values: dict, errors: list) -> None:
+        raw = {
+            name: cells[index] if index < len(cells) else "" for index, name in self.custom_columns
+        }
+        try:
+            values["custom_fields"] = custom_values_clean(
+                model=self.model,
+                entity=self.entity,
+                values=raw,
+                definitions=self.definitions,
+                database=False,  # in the validating thread; see _Importer._check_custom
+            )
+        except ValidationError as exc:
+            errors.extend((field, messages[0]) for field, messages in exc.message_dict.items())
 
     def _lookup(self, field: str, raw, values: dict, errors: list) -> None:
         key = str(raw).lower()
@@ -452,18 +509,19 @@ class RowValidator:
             values["customer_key"] = name_key(str(raw))
 
 
-def derived_keys(entity: str, values: dict) -> dict:
-    """name_key, phone_key and search_text as the entity's services compute them."""
+def derived_keys(entity: str, values: dict, words: list[str] = ()) -> dict:
+    """name_key, phone_key and search_text as the entity's services compute them
+    (`words`: the record's searchable custom values, customization.search)."""
     name = values.get("name", "")
     if entity == "contact":
         emails, phones = values.get("emails", []), values.get("phones", [])
-        return {"name_key": name_key(name), "search_text": search_text(name, emails, phones)}
+        return {"name_key": name_key(name), "search_text": search_text(name, emails, phones, words)}
     email, phone = values.get("email", ""), values.get("phone", "")
     company = values.get("company_name", "") if entity == "lead" else ""
     return {
         "name_key": name_key(name),
         "phone_key": phone_key(phone),
-        "search_text": search_text(name, company, email, phone),
+        "search_text": search_text(name, company, email, phone, words),
     }
 
 
@@ -666,6 +724,7 @@ class _Importer:
         job = self.job
         headers, rows = read_table(job.file_name, bytes(job.file_data))
         validator = RowValidator(self.entity, headers, job.mapping, Lookups.load())
+        self.searchable = validator.searchable
         job.total_rows = len(rows)
         job.save(update_fields=["total_rows"])
         all_or_nothing = job.mode == ImportJob.Mode.ALL_OR_NOTHING
@@ -730,17 +789,40 @@ class _Importer:
                         for field, message in row_errors
                     )
                     continue
-                values.update(derived_keys(self.entity, values))
+                words = custom_search_words(values.get("custom_fields"), validator.searchable)
+                values.update(derived_keys(self.entity, values, words))
                 valid.append((start + offset + 2, values))
         return valid, errors, bad
 
     def _classify(self, valid: list) -> tuple[list, list]:
+        valid = self._check_custom(valid)
         if self.entity == "contact":
             valid = self._resolve_customers(valid)
         if self.job.dedupe == ImportJob.Dedupe.CREATE:
             self.job.created_rows += len(valid)
             return [values for _row, values in valid], []
         return self._dedupe(valid)
+
+    def _check_custom(self, valid: list) -> list:
+        """Custom field checks that query (lookups exist, unique values are free)."""
+        definitions = active_definitions(self.entity)
+        kept = []
+        for row_number, values in valid:
+            custom = values.get("custom_fields")
+            errors = (
+                custom_values_check_database(self.model, definitions, custom, custom)
+                if custom
+                else {}
+            )
+            if errors:
+                self.job.error_rows += 1
+                self.job.errors.extend(
+                    {"row": row_number, "field": field, "message": messages[0]}
+                    for field, messages in errors.items()
+                )
+            else:
+                kept.append((row_number, values))
+        return kept
 
     def _resolve_customers(self, valid: list) -> list:
         keys = {values["customer_key"] for _row, values in valid if "customer_key" in values}
@@ -888,6 +970,8 @@ class _Importer:
             with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
                 for pk, values in zip(ids, creates, strict=True):
                     values["id"] = pk
+                    if "custom_fields" in values:
+                        values["custom_fields"] = json.dumps(values["custom_fields"])
                     for attname in arrays:
                         if attname in values:
                             values[attname] = _array_literal(values[attname])
@@ -909,9 +993,12 @@ class _Importer:
             for attname, value in values.items():
                 if attname in ("tags", "emails", "phones"):
                     value = sorted(set(getattr(record, attname)) | set(value))
+                elif attname == "custom_fields":
+                    value = {**record.custom_fields, **value}
                 setattr(record, attname, value)
                 changed_fields.add(attname)
-            for attname, value in derived_keys(self.entity, _current(record)).items():
+            words = custom_search_words(record.custom_fields, self.searchable)
+            for attname, value in derived_keys(self.entity, _current(record), words).items():
                 setattr(record, attname, value)
             record.updated_at = timezone.now()
             record_field_changes(

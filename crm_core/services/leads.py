@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Perm, has_perm
+from customization.search import record_search_words
 
 from ..models import Customer, Lead, Pipeline, Stage
 from ..records import (
@@ -78,7 +79,9 @@ def _clean(lead: Lead) -> None:
     )
     lead.name_key = name_key(lead.name)
     lead.phone_key = phone_key(lead.phone)
-    lead.search_text = search_text(lead.name, lead.company_name, lead.email, lead.phone)
+    lead.search_text = search_text(
+        lead.name, lead.company_name, lead.email, lead.phone, record_search_words(lead)
+    )
 
 
 def _apply(lead: Lead, data: dict, actor: User) -> None:

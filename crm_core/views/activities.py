@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
+from customization.forms import custom_fields_add, custom_service_data
 
 from ..models import Activity, Contact, Customer, Deal, Lead
 from ..records import visible
@@ -73,12 +74,13 @@ class QuickActivityForm(forms.Form):
         field.queryset = customers
         shown = list(customers.order_by("-id").values_list("pk", "name")[:CHOICES_SHOWN])
         field.widget.choices = [("", "—"), *shown]
+        custom_fields_add(self, entity="activity", user=user)
 
     def service_data(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
         if data.get("kind") != Activity.Kind.TASK:
             data.pop("priority", None)
-        return data
+        return custom_service_data(self, data)
 
 
 def _next_url(request, default: str) -> str:

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
+from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Contact, Customer, Region
 from ..records import can_see, visible
@@ -110,6 +112,7 @@ class ContactForm(forms.ModelForm):
         if not has_perm(user, Perm.REASSIGN_RECORDS):
             for field in ("owner", "team"):
                 self.fields[field].disabled = True
+        custom_fields_add(self, entity="contact", user=user, record=self.instance)
 
     def clean_emails(self):
         return _checked(services.clean_emails, self.cleaned_data["emails"], "emails")
@@ -121,7 +124,7 @@ class ContactForm(forms.ModelForm):
         data = {f: v for f, v in self.cleaned_data.items() if not self.fields[f].disabled}
         if data.get("owner") is None:
             data.pop("owner", None)  # keep the current owner (or the creator)
-        return data
+        return custom_service_data(self, data)
 
 
 @login_required
@@ -132,6 +135,7 @@ def contact_list(request):
     rows = selectors.contact_queryset(user=request.user, filters=values).select_related(
         "owner", "customer"
     )
+    rows, field_filter = list_page_query(request, rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -139,6 +143,7 @@ def contact_list(request):
         {
             "filters": filters,
             "page": page,
+            "field_filter": field_filter,
             "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
     )

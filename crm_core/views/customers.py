@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
+from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Activity, Customer, Region
 from ..records import can_see
@@ -85,12 +87,14 @@ class CustomerForm(forms.ModelForm):
         if not has_perm(user, Perm.REASSIGN_RECORDS):
             for field in ("owner", "team"):
                 self.fields[field].disabled = True
+        custom_fields_add(self, entity="customer", user=user, record=self.instance)
 
     def clean_tags(self):
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
 
     def service_data(self) -> dict:
-        return {f: v for f, v in self.cleaned_data.items() if f not in self.disabled_fields()}
+        data = {f: v for f, v in self.cleaned_data.items() if f not in self.disabled_fields()}
+        return custom_service_data(self, data)
 
     def disabled_fields(self) -> set[str]:
         return {name for name, field in self.fields.items() if field.disabled}
@@ -116,8 +120,10 @@ def customer_list(request):
             "owner__full_name",
             "owner__email",
             "updated_at",
+            "custom_fields",
         )
     )
+    rows, field_filter = list_page_query(request, rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -125,6 +131,7 @@ def customer_list(request):
         {
             "filters": filters,
             "page": page,
+            "field_filter": field_filter,
             "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
     )

@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
+from customization.forms import custom_fields_add, custom_service_data
 
 from ..models import Contact, Customer, Deal, Pipeline, Stage
 from ..records import can_see, visible
@@ -172,6 +173,7 @@ class DealForm(forms.ModelForm):
         self._limit("contact", visible(Contact.objects.all(), user, include_pool=True))
         if not has_perm(user, Perm.REASSIGN_RECORDS):
             self.fields["owner"].disabled = True
+        custom_fields_add(self, entity="deal", user=user, record=self.instance)
 
     def _limit(self, name: str, queryset) -> None:
         """Validate against every visible record, but list only the recent ones (and the
@@ -196,7 +198,7 @@ class DealForm(forms.ModelForm):
             data.pop("stage", None)
         else:
             data["pipeline"] = data["stage"].pipeline
-        return data
+        return custom_service_data(self, data)
 
 
 def _save(request, form: DealForm, deal: Deal | None):

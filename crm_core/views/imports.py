@@ -53,10 +53,9 @@ class MappingForm(OptionsForm):
 
     def __init__(self, *args, job: ImportJob, headers: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        model = services.MODELS[job.entity]
         choices = [("", gettext_lazy("— skip this column —"))] + [
-            (field, model._meta.get_field(field).verbose_name)
-            for field in services.IMPORT_FIELDS[job.entity]
+            (field, services.field_label(job.entity, field))
+            for field in services.import_fields(job.entity)
         ]
         guessed = services.auto_mapping(job.entity, headers)
         self.headers = headers
@@ -137,10 +136,9 @@ def _mapping(request, job: ImportJob):
 
 def _progress_context(job: ImportJob) -> dict:
     finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
-    model = services.MODELS[job.entity]
     labels = {
-        field: model._meta.get_field(field).verbose_name
-        for field in services.IMPORT_FIELDS[job.entity]
+        field: services.field_label(job.entity, field)
+        for field in services.import_fields(job.entity)
     }
     return {
         "job": job,

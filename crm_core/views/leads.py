@@ -13,6 +13,8 @@ from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
+from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Customer, Lead, Pipeline, Region, Stage
 from ..records import can_see, visible
@@ -78,12 +80,13 @@ class LeadForm(forms.ModelForm):
         if not has_perm(user, Perm.REASSIGN_RECORDS):
             for field in ("owner", "team"):
                 self.fields[field].disabled = True
+        custom_fields_add(self, entity="lead", user=user, record=self.instance)
 
     def service_data(self, *, creating: bool) -> dict:
         data = {f: v for f, v in self.cleaned_data.items() if not self.fields[f].disabled}
         if creating and data.get("owner") is None:
             data.pop("owner", None)  # the assignment rules (or the creator) decide
-        return data
+        return custom_service_data(self, data)
 
 
 class ConvertForm(forms.Form):
@@ -133,6 +136,7 @@ def lead_list(request):
     filters = LeadFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
     rows = selectors.lead_queryset(user=request.user, filters=values).select_related("owner")
+    rows, field_filter = list_page_query(request, rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -140,6 +144,7 @@ def lead_list(request):
         {
             "filters": filters,
             "page": page,
+            "field_filter": field_filter,
             "can_create": has_perm(request.user, Perm.CHANGE_RECORDS),
         },
     )

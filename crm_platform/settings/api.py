@@ -39,4 +39,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Each company's custom fields in its own description (customization/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "customization.openapi.custom_fields_hook",
+    ],
 }

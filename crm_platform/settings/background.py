@@ -59,6 +59,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.reminders_compute",
         "schedule": timedelta(minutes=env.int("CRM_REMINDERS_MINUTES", default=15)),
     },
+    # Custom fields: build the expression indexes whose queued build was lost.
+    "customization-index-sweep": {
+        "task": "customization.index_sweep",
+        "schedule": timedelta(minutes=5),
+    },
     "tenant-pool-refill": {
         "task": "tenants.pool_refill",
         "schedule": timedelta(seconds=60),

@@ -106,3 +106,6 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".data" / "m
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CRM <no-reply@localhost>")
 
 PRODUCT_NAME = _("CRM")
+
+# Custom fields per record type, by plan ("default" for plans not listed; customization/).
+CUSTOM_FIELD_LIMITS = {"default": env.int("CUSTOM_FIELDS_PER_ENTITY", default=100)}

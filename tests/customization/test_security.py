@@ -1,0 +1,176 @@
+"""Field-level security per role: hidden and read-only fields, standard and custom, in
+the API (detail, lists), pages, exports, search results and event payloads."""
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from crm_core.models import Customer
+from crm_platform.outbox.models import OutboxEvent
+from customization import services
+from customization.security import shape_payload
+from tests.conftest import client_for, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def secured(world, fields):
+    """For sales reps: segment and phone hidden, employees read-only. The rep's customer
+    has values in all three."""
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        rep = User.objects.get(email=world.a.rep_email)
+        for field, access in (
+            ("segment", "hidden"),
+            ("phone", "hidden"),
+            ("employees", "read_only"),
+        ):
+            services.field_security_set(
+                actor=admin, entity="customer", field=field, role="sales_rep", access=access
+            )
+        customer = Customer.objects.create(
+            name="Secret Co",
+            owner=rep,
+            phone="+86 138 0000 9999",
+            email="secret@co.example",
+            custom_fields={"segment": "smb", "employees": 7},
+            search_text="secret co secret@co.example +86 138 0000 9999",
+        )
+    return customer
+
+
+def test_api_detail_and_list_leave_hidden_fields_out(world, secured):
+    rep = client_for(world.a, world.a.rep_token)
+    detail = rep.get(f"/api/v1/customers/{secured.pk}/").json()
+    assert "phone" not in detail and detail["custom_fields"] == {"employees": 7}
+    rows = rep.get("/api/v1/customers/?q=secret").json()["results"]
+    assert rows and "phone" not in rows[0] and rows[0]["custom_fields"] == {"employees": 7}
+    admin = client_for(world.a, world.a.owner_token)
+    detail = admin.get(f"/api/v1/customers/{secured.pk}/").json()
+    assert detail["phone"] and detail["custom_fields"] == {"segment": "smb", "employees": 7}
+
+
+def test_read_only_and_hidden_fields_cannot_be_written(world, secured):
+    rep = client_for(world.a, world.a.rep_token)
+    path = f"/api/v1/customers/{secured.pk}/"
+    response = rep.patch(path, {"custom_fields": {"employees": 8}}, content_type="application/json")
+    assert response.json()["error"]["fields"] == {
+        "custom_fields.employees": ["This field is read-only for your role."]
+    }
+    response = rep.patch(path, {"phone": "123456"}, content_type="application/json")
+    assert response.json()["error"]["fields"] == {
+        "phone": ["This field is read-only for your role."]
+    }
+    response = rep.patch(
+        path,
+        {"custom_fields": {"employees": 7}, "email": "new@co.example"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200  # unchanged values pass
+    with tenant_context(world.a.tenant):
+        secured.refresh_from_db()
+        assert secured.custom_fields == {"segment": "smb", "employees": 7}
+
+
+def test_pages_hide_and_lock_fields(world, secured):
+    page = signed_in(world.a, world.a.rep_email)
+    form = page.get(f"/customers/{secured.pk}/edit/").context["form"]
+    assert "phone" not in form.fields and "custom_fields.segment" not in form.fields
+    assert form.fields["custom_fields.employees"].disabled
+    html = page.get(f"/customers/{secured.pk}/").content.decode()
+    assert "Industry segment" not in html and "Employees" in html
+    assert "138 0000 9999" not in html and "secret@co.example" in html
+
+
+def test_exports_leave_hidden_fields_out(world, secured):
+    with tenant_context(world.a.tenant):
+        rep = User.objects.get(email=world.a.rep_email)
+        rep.role = "manager"  # managers export; the rules below are for managers
+        rep.save()
+        admin = User.objects.get(email=world.a.owner_email)
+        services.field_security_set(
+            actor=admin, entity="customer", field="phone", role="manager", access="hidden"
+        )
+        services.field_security_set(
+            actor=admin, entity="customer", field="segment", role="manager", access="hidden"
+        )
+    content = b"".join(
+        client_for(world.a, world.a.rep_token)
+        .get("/api/v1/exports/customers.csv")
+        .streaming_content
+    ).decode()
+    header = content.splitlines()[0]
+    assert (
+        "Employees" in header and "Industry segment" not in header and "phone" not in header.lower()
+    )
+    assert "138 0000 9999" not in content
+    admin_csv = b"".join(
+        client_for(world.a, world.a.owner_token)
+        .get("/api/v1/exports/customers.csv")
+        .streaming_content
+    ).decode()
+    assert "Industry segment" in admin_csv.splitlines()[0] and "138 0000 9999" in admin_csv
+
+
+def test_search_results_leave_hidden_fields_out(world, secured):
+    rep = client_for(world.a, world.a.rep_token)
+    hits = rep.get("/api/v1/search/?q=secret").json()["customer"]
+    assert hits and "138" not in hits[0]["subtitle"] and "secret@co.example" in hits[0]["subtitle"]
+
+
+def test_event_payloads_are_shaped_per_role(world, secured):
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+    response = client_for(world.a, world.a.owner_token).patch(
+        f"/api/v1/customers/{secured.pk}/", {"name": "Secret Co 2"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    with tenant_context(world.a.tenant):
+        payload = OutboxEvent.objects.filter(event_type="customer.updated").latest("id").payload
+        assert payload["phone"] and payload["custom_fields"]["segment"] == "smb"
+        for_rep = shape_payload("customer", payload, role="sales_rep")
+        assert "phone" not in for_rep and for_rep["custom_fields"] == {"employees": 7}
+        assert shape_payload("customer", payload, role=admin.role) == payload
+
+
+def test_field_security_api(world, fields):
+    admin = client_for(world.a, world.a.owner_token)
+    body = {"entity": "customer", "field": "industry", "role": "read_only", "access": "hidden"}
+    response = admin.put("/api/v1/field-security/", body, content_type="application/json")
+    assert response.status_code == 200
+    assert {
+        "entity": "customer",
+        "field": "industry",
+        "role": "read_only",
+        "access": "hidden",
+    } in response.json()
+    bad = admin.put(
+        "/api/v1/field-security/", {**body, "field": "nope"}, content_type="application/json"
+    )
+    assert "field" in bad.json()["error"]["fields"]
+    bad = admin.put(
+        "/api/v1/field-security/", {**body, "role": "admin"}, content_type="application/json"
+    )
+    assert "role" in bad.json()["error"]["fields"]
+    response = admin.put(
+        "/api/v1/field-security/", {**body, "access": "full"}, content_type="application/json"
+    )
+    assert response.json() == []
+    rep = client_for(world.a, world.a.rep_token)
+    assert (
+        rep.put("/api/v1/field-security/", body, content_type="application/json").status_code == 403
+    )
+
+
+def test_security_page_saves_a_matrix(world, fields):
+    page = signed_in(world.a, world.a.owner_email)
+    html = page.get("/settings/fields/security/?entity=customer").content.decode()
+    assert 'name="segment:sales_rep"' in html
+    response = page.post(
+        "/settings/fields/security/?entity=customer",
+        {"entity": "customer", "segment:sales_rep": "hidden"},
+    )
+    assert response.status_code == 302
+    html = page.get("/settings/fields/security/?entity=customer").content.decode()
+    assert '<option value="hidden" selected>' in html
