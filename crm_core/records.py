@@ -194,7 +194,12 @@ def record_updated(
         record_type=record_type,
         action="updated",
         record=record,
-        payload={**payload, "changed": sorted(data)},
+        # `previous`: the old values of the key fields that changed (for "changed from").
+        payload={
+            **payload,
+            "changed": sorted(data),
+            "previous": {field: before[field] for field in changed},
+        },
     )
     if "owner" in changed:
         record_event(

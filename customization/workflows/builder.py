@@ -1,0 +1,311 @@
+"""The rule builder form: plain inputs (selects, numbers, texts per language) to and from
+a rule's trigger, conditions and actions, so admins never type JSON.
+
+Rows are numbered inputs (`cond-0-field`, `act-1-type`, ...). "Add" and "remove" buttons
+post the form back and get it re-rendered with one row more or less, so the builder works
+with or without htmx.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.roles import Role
+from crm_core.models import Stage
+
+from .actions import ACTIONS, LANGUAGES
+from .entities import BOOLEAN, ENTITIES, OPERATORS, fields_of
+
+TRIGGER_LABELS = {
+    "created": _("a record is created"),
+    "updated": _("a record is updated"),
+    "field_changed": _("a field changes"),
+    "stage_entered": _("a deal enters a stage"),
+    "no_activity": _("no follow-up for some days"),
+    "date_relative": _("days before or after a date"),
+    "schedule": _("on a schedule"),
+}
+OPERATOR_LABELS = {
+    "eq": _("is"),
+    "ne": _("is not"),
+    "in": _("is one of"),
+    "not_in": _("is none of"),
+    "is_empty": _("is empty"),
+    "is_not_empty": _("is not empty"),
+    "contains": _("contains"),
+    "starts_with": _("starts with"),
+    "gt": _("is greater than"),
+    "gte": _("is at least"),
+    "lt": _("is less than"),
+    "lte": _("is at most"),
+}
+ACTION_LABELS = {
+    "update_fields": _("update a field"),
+    "create_task": _("create a task"),
+    "notify": _("send an in-app notification"),
+    "send_email": _("send an e-mail"),
+    "assign_owner": _("assign an owner"),
+    "return_to_pool": _("return to the public pool"),
+    "wait": _("wait"),
+}
+RECIPIENT_LABELS = {
+    "owner": _("the record's owner"),
+    "owner_manager": _("the owner's manager"),
+    "actor": _("the user who made the change"),
+}
+TEXT_KEYS = ("subject", "title", "body")
+
+
+@dataclass
+class Builder:
+    """The form's state: what the admin entered, and errors keyed like the services'."""
+
+    entity: str = "deal"
+    data: dict = field(default_factory=dict)  # flat input values
+    conditions: int = 1
+    actions: int = 1
+    errors: dict = field(default_factory=dict)
+
+    # --- from a saved rule, and from a posted form ------------------------------------
+
+    @classmethod
+    def from_rule(cls, rule) -> Builder:
+        version = rule.current_version
+        data = {"name": rule.name, "description": rule.description, "entity": rule.entity}
+        data["is_enabled"] = "on" if rule.is_enabled else ""
+        for key, value in version.trigger.items():
+            data[f"trigger_{key}"] = _as_input(value)
+        group = next(iter(version.conditions or {"all": []}))
+        data["match"] = group
+        leaves = [c for c in version.conditions.get(group, []) if "field" in c]
+        for i, leaf in enumerate(leaves):
+            data[f"cond-{i}-field"], data[f"cond-{i}-op"] = leaf["field"], leaf["op"]
+            data[f"cond-{i}-value"] = _as_input(leaf.get("value", ""))
+        for i, action in enumerate(version.actions):
+            for key, value in action.items():
+                if key == "values":
+                    (name, val), *_rest = value.items()
+                    data[f"act-{i}-field"], data[f"act-{i}-value"] = name, _as_input(val)
+                elif key in TEXT_KEYS:
+                    texts = value if isinstance(value, dict) else {"en": value}
+                    for language, text in texts.items():
+                        data[f"act-{i}-{key}-{language}"] = text
+                else:
+                    data[f"act-{i}-{key}"] = _as_input(value)
+        return cls(rule.entity, data, max(len(leaves), 1), max(len(version.actions), 1))
+
+    @classmethod
+    def from_post(cls, post, *, entity: str | None = None) -> Builder:
+        data = {key: value.strip() for key, value in post.items() if key != "csrfmiddlewaretoken"}
+        if entity is None:
+            entity = data.get("entity") if data.get("entity") in ENTITIES else "deal"
+        conditions = _count(post, "cond")
+        actions = _count(post, "act")
+        change = data.pop("_change", "")
+        if change == "add-condition":
+            conditions += 1
+        elif change == "add-action":
+            actions += 1
+        elif change.startswith("remove-"):
+            kind, index = change.removeprefix("remove-").rsplit("-", 1)
+            data, conditions, actions = _remove_row(data, kind, int(index), conditions, actions)
+        return cls(entity, data, max(conditions, 1), max(actions, 1))
+
+    # --- to the services' definition ----------------------------------------------------
+
+    def definition(self) -> dict:
+        fields = fields_of(ENTITIES[self.entity])
+        get = self.data.get
+        trigger = {"type": get("trigger_type", "")}
+        for key in ("field", "from", "to", "cron"):
+            if get(f"trigger_{key}"):
+                trigger[key] = get(f"trigger_{key}")
+        for key in ("stage", "days"):
+            if get(f"trigger_{key}"):
+                trigger[key] = _int(get(f"trigger_{key}"))
+        if trigger["type"] == "date_relative":
+            trigger["yearly"] = bool(get("trigger_yearly"))
+        leaves = []
+        for i in range(self.conditions):
+            path, op = get(f"cond-{i}-field"), get(f"cond-{i}-op")
+            if not path:
+                continue
+            leaf = {"field": path, "op": op}
+            if op not in ("is_empty", "is_not_empty"):
+                raw = get(f"cond-{i}-value", "")
+                kind = fields[path].kind if path in fields else ""
+                leaf["value"] = (
+                    [_typed(kind, part.strip()) for part in raw.split(",") if part.strip()]
+                    if op in ("in", "not_in")
+                    else _typed(kind, raw)
+                )
+            leaves.append(leaf)
+        actions = []
+        for i in range(self.actions):
+            kind = get(f"act-{i}-type")
+            if not kind:
+                continue
+            action = {"type": kind}
+            if kind == "update_fields":
+                name = get(f"act-{i}-field", "")
+                value_kind = fields[name].kind if name in fields else ""
+                action["values"] = {name: _typed(value_kind, get(f"act-{i}-value", ""))}
+            for key in TEXT_KEYS:
+                texts = {
+                    lang: get(f"act-{i}-{key}-{lang}")
+                    for lang in LANGUAGES
+                    if get(f"act-{i}-{key}-{lang}")
+                }
+                if texts:
+                    action[key] = texts
+            for key in ("to", "assignee", "priority", "reason"):
+                if get(f"act-{i}-{key}"):
+                    action[key] = get(f"act-{i}-{key}")
+            for key in ("due_in_days", "hours", "days", "user"):
+                if get(f"act-{i}-{key}"):
+                    action[key] = _int(get(f"act-{i}-{key}"))
+            if get(f"act-{i}-assignment_rules"):
+                action["assignment_rules"] = True
+            actions.append(action)
+        return {
+            "name": get("name", ""),
+            "description": get("description", ""),
+            "entity": self.entity,
+            "is_enabled": bool(get("is_enabled")),
+            "trigger": trigger,
+            "conditions": {get("match") if get("match") in ("all", "any") else "all": leaves},
+            "actions": actions,
+        }
+
+    # --- what the template needs ----------------------------------------------------------
+
+    def context(self) -> dict:
+        entity = ENTITIES[self.entity]
+        fields = fields_of(entity)
+        get = self.data.get
+        condition_rows = []
+        for i in range(self.conditions):
+            path = get(f"cond-{i}-field", "")
+            kind = fields[path].kind if path in fields else None
+            condition_rows.append(
+                {
+                    "index": i,
+                    "field": path,
+                    "op": get(f"cond-{i}-op", ""),
+                    "value": get(f"cond-{i}-value", ""),
+                    "operators": [(op, OPERATOR_LABELS[op]) for op in OPERATORS.get(kind, ("eq",))],
+                    "errors": self._row_errors("conditions", i),
+                }
+            )
+        action_rows = []
+        for i in range(self.actions):
+            values = {
+                key.removeprefix(f"act-{i}-"): value
+                for key, value in self.data.items()
+                if key.startswith(f"act-{i}-")
+            }
+            action_rows.append(
+                {"index": i, "values": values, "errors": self._row_errors("actions", i)}
+            )
+        users = User.objects.filter(is_active=True).order_by("full_name", "email")
+        return {
+            "entity": self.entity,
+            "entities": [(key, label) for key, label in _entity_choices()],
+            "data": self.data,
+            "fields": list(fields.values()),
+            "writable_fields": [f for f in fields.values() if f.writable],
+            "date_fields": [
+                f for f in fields.values() if f.kind in ("date", "datetime") and "." not in f.path
+            ],
+            "triggers": list(TRIGGER_LABELS.items()),
+            "stages": Stage.objects.select_related("pipeline").order_by(
+                "pipeline__position", "pipeline_id", "position"
+            )
+            if self.entity == "deal"
+            else [],
+            "condition_rows": condition_rows,
+            "action_rows": action_rows,
+            "action_types": [(key, ACTION_LABELS[key]) for key in ACTIONS],
+            "recipients": [
+                *RECIPIENT_LABELS.items(),
+                *((f"role:{value}", label) for value, label in Role.choices),
+                *((f"user:{user.pk}", user.get_full_name()) for user in users),
+            ],
+            "users": users,
+            "languages": LANGUAGES,
+            "trigger_errors": {k: v for k, v in self.errors.items() if k.startswith("trigger")},
+            "other_errors": {
+                k: v
+                for k, v in self.errors.items()
+                if not k.startswith(("trigger", "conditions.", "actions."))
+            },
+        }
+
+    def _row_errors(self, kind: str, index: int) -> list[str]:
+        """Messages for one row: "conditions.all.<i>..." or "actions.<i>..."."""
+        position = 2 if kind == "conditions" else 1
+        found = []
+        for where, messages in self.errors.items():
+            parts = where.split(".")
+            if parts[0] == kind and len(parts) > position and parts[position] == str(index):
+                found.extend(
+                    f"{'.'.join(parts[position + 1 :])}: {m}".lstrip(": ") for m in messages
+                )
+        return found
+
+
+def _entity_choices():
+    from .models import WorkflowRule
+
+    return WorkflowRule.Entity.choices
+
+
+def _count(post, prefix: str) -> int:
+    indexes = {
+        int(key.split("-")[1])
+        for key in post
+        if key.startswith(f"{prefix}-") and key.split("-")[1].isdigit()
+    }
+    return max(indexes) + 1 if indexes else 0
+
+
+def _remove_row(data, kind, index, conditions, actions):
+    prefix = {"condition": "cond", "action": "act"}[kind]
+    count = conditions if kind == "condition" else actions
+    kept = {k: v for k, v in data.items() if not k.startswith(f"{prefix}-")}
+    for i in range(count):
+        if i == index:
+            continue
+        new = i if i < index else i - 1
+        for key, value in data.items():
+            if key.startswith(f"{prefix}-{i}-"):
+                kept[f"{prefix}-{new}-" + key.removeprefix(f"{prefix}-{i}-")] = value
+    if kind == "condition":
+        return kept, count - 1, actions
+    return kept, conditions, count - 1
+
+
+def _typed(kind: str, raw: str):
+    """A text input as the JSON value stored (numbers stay exact text; the services
+    check every value against its field)."""
+    if kind == BOOLEAN:
+        return {"true": True, "false": False}.get(raw.lower(), raw)
+    return raw
+
+
+def _int(raw: str):
+    try:
+        return int(raw)
+    except ValueError:
+        return raw  # the services name the field and say a whole number is needed
+
+
+def _as_input(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
