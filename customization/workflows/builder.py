@@ -251,9 +251,8 @@ class Builder:
         for where, messages in self.errors.items():
             parts = where.split(".")
             if parts[0] == kind and len(parts) > position and parts[position] == str(index):
-                found.extend(
-                    f"{'.'.join(parts[position + 1 :])}: {m}".lstrip(": ") for m in messages
-                )
+                where_in_row = ".".join(parts[position + 1 :])
+                found.extend(f"{where_in_row}: {m}" if where_in_row else m for m in messages)
         return found
 
 
