@@ -140,13 +140,17 @@ def record_field_changes(
     return changed
 
 
-def record_event(*, record_type: str, action: str, record: Model, payload: dict) -> None:
-    """`<record_type>.<action>` into the outbox, inside the caller's transaction."""
+def record_event(
+    *, record_type: str, action: str, record: Model, payload: dict, actor=None
+) -> None:
+    """`<record_type>.<action>` into the outbox, inside the caller's transaction; the
+    actor defaults to the request's user (see crm_platform/outbox/actor.py)."""
     outbox_record(
         event_type=f"{record_type}.{action}",
         aggregate_type=record_type,
         aggregate_id=record.pk,
         payload={"id": record.pk, **payload},
+        actor_id=getattr(actor, "pk", None),
     )
 
 
@@ -193,6 +197,7 @@ def record_updated(
     record_event(
         record_type=record_type,
         action="updated",
+        actor=actor,
         record=record,
         # `previous`: the old values of the key fields that changed (for "changed from").
         payload={

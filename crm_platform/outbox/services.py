@@ -14,14 +14,20 @@ MAX_ATTEMPTS = 10
 
 
 def outbox_record(
-    *, event_type: str, aggregate_type: str, aggregate_id, payload: dict
+    *,
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id,
+    payload: dict,
+    actor_id: int | None = None,
 ) -> OutboxEvent:
     """Record an event inside the caller's transaction and wake the dispatcher after commit.
 
     If the broker is down the wake-up is lost, not the event: the periodic sweep and the
     next successful wake-up dispatch it.
     """
-    actor_id, chain_depth = current_actor()
+    current_id, chain_depth = current_actor()
+    actor_id = actor_id if actor_id is not None else current_id
     event = OutboxEvent.objects.create(
         event_type=event_type,
         aggregate_type=aggregate_type,

@@ -86,7 +86,9 @@ def rule_update(*, rule: WorkflowRule, actor: User, data: dict) -> WorkflowRule:
     logged keep pointing at the version that ran). The record type cannot change."""
     _ensure_admin(actor)
     rule = (
-        WorkflowRule.objects.select_for_update().select_related("current_version").get(pk=rule.pk)
+        WorkflowRule.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .get(pk=rule.pk)
     )
     if "entity" in data and data["entity"] != rule.entity:
         raise ValidationError({"entity": ["A rule's record type cannot change."]})

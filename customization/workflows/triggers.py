@@ -156,12 +156,11 @@ def due_firings(trigger: dict, entity: Entity, *, now: datetime, last_sweep: dat
             "idle:{last_activity_at}",
         )
     elif kind == "date_relative":
-        # The dates whose offset moment is today or within the days since the last sweep.
-        days = trigger["days"]
-        first = timezone.localdate(last_sweep) + timedelta(days=1)
-        span = min((today - first).days, 31)
-        for offset in range(max(span, 0) + 1):
-            target = today - timedelta(days=span - offset) - timedelta(days=days)
+        # Every day from the last sweep's to today (at most a month back, after an outage):
+        # the records whose date, shifted by `days`, falls on that day.
+        span = max(0, min((today - timezone.localdate(last_sweep)).days, 31))
+        for back in range(span, -1, -1):
+            target = today - timedelta(days=back) - timedelta(days=trigger["days"])
             yield _date_filter(entity, trigger, target), f"date:{target.isoformat()}"
     elif kind == "schedule":
         slot = croniter(trigger["cron"], now).get_prev(datetime)
