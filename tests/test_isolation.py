@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import ApiToken, Invitation, Team, User
 from crm_core import models as crm
+from customization.workflows.models import WorkflowRule, WorkflowRun
 from tests.conftest import client_for, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +159,9 @@ ID_MODELS = {
     "imports": crm.ImportJob,
     "assignment-rules": crm.AssignmentRule,
     "regions": crm.Region,
+    "workflow-rules": WorkflowRule,
+    "workflows": WorkflowRule,  # settings/workflows/<pk>/ pages
+    "workflow-runs": WorkflowRun,
 }
 
 
