@@ -1,3 +1,3 @@
 """Celery tasks of customization (autodiscovery imports this module)."""
 
-from .workflows.tasks import workflow_process_record_task, workflow_sweep_task  # noqa: F401
+from .workflows.tasks import workflow_process_records_task, workflow_sweep_task  # noqa: F401

@@ -1,9 +1,11 @@
 """Running rules: evaluate the conditions, then the actions in order, logging each step.
 
-One record's runs are processed in the order their events happened (a per-record
-advisory lock; runs are taken by id). Each action commits on its own with its step row,
-so a crash repeats nothing that already happened, and a failing action never touches
-the change that triggered it, which committed long before.
+A record's due runs are processed in one transaction under a per-record advisory lock,
+in the order their events happened. The run's log (steps, status, next action) commits
+with the actions' effects, so a retry after a crash or a transient database error
+repeats nothing and loses nothing. A failing action is rolled back to its savepoint,
+recorded, and stops its run; it never touches the change that triggered the rule,
+which committed long before.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import time
 import zlib
 from datetime import datetime
 
-from django.db import connection, transaction
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Governor limits.
 MAX_CHAIN_DEPTH = 16  # rule -> change -> rule ... stops here and the rule is flagged
-MAX_RUNS_PER_PASS = 200  # one task's share of a record's backlog; the rest is re-queued
+MAX_RUNS_PER_RECORD = 100  # one pass's share of a record's backlog; the sweep re-queues
 
 
 def _record_lock_key(record_type: str, record_id: int) -> int:
@@ -37,39 +40,34 @@ def _record_lock_key(record_type: str, record_id: int) -> int:
 
 
 def runs_process_record(*, record_type: str, record_id: int, now: datetime | None = None) -> int:
-    """Process the record's due runs in order; returns how many were processed."""
-    key = _record_lock_key(record_type, record_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])  # waits for another worker
-    try:
-        done = 0
-        while done < MAX_RUNS_PER_PASS:
-            now_ = now or timezone.now()
-            run = (
-                WorkflowRun.objects.select_related("version__author", "rule")
-                .filter(record_type=record_type, record_id=record_id)
-                .filter(
-                    Q(status=WorkflowRun.Status.PENDING)
-                    | Q(status=WorkflowRun.Status.WAITING, resume_at__lte=now_)
-                )
-                .order_by("id")
-                .first()
+    """Process the record's due runs, in order; returns how many were processed."""
+    now = now or timezone.now()
+    entity = ENTITIES[record_type]
+    with transaction.atomic():
+        with connection.cursor() as cursor:  # waits for another worker on this record
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [_record_lock_key(record_type, record_id)]
             )
-            if run is None:
-                break
-            run_execute(run=run, now=now_)
-            done += 1
-        return done
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        runs = list(
+            WorkflowRun.objects.select_related("version__author", "rule")
+            .filter(record_type=record_type, record_id=record_id)
+            .filter(
+                Q(status=WorkflowRun.Status.PENDING)
+                | Q(status=WorkflowRun.Status.WAITING, resume_at__lte=now)
+            )
+            .order_by("id")[:MAX_RUNS_PER_RECORD]
+        )
+        if not runs:
+            return 0
+        record = entity.model._default_manager.filter(pk=record_id).first()
+        for run in runs:
+            run_execute(run=run, record=record, now=now)
+        return len(runs)
 
 
-def run_execute(*, run: WorkflowRun, now: datetime) -> WorkflowRun:
+def run_execute(*, run: WorkflowRun, record, now: datetime) -> WorkflowRun:
     """Evaluate (once) and act from the run's next action on; stops at a wait."""
     started = time.perf_counter()
-    entity = ENTITIES[run.record_type]
-    record = entity.model._default_manager.filter(pk=run.record_id).first()
     if record is None:
         return _finish(run, WorkflowRun.Status.STOPPED, started, error="the record was deleted")
     if run.chain_depth >= MAX_CHAIN_DEPTH:
@@ -80,13 +78,12 @@ def run_execute(*, run: WorkflowRun, now: datetime) -> WorkflowRun:
             started,
             error=f"stopped: {MAX_CHAIN_DEPTH} automated changes in a row (a loop?)",
         )
-    version = run.version
+    entity, version = ENTITIES[run.record_type], run.version
     if run.matched is None:
         actor = User.objects.filter(pk=run.actor_id).first() if run.actor_id else None
         run.matched, run.values_seen = conditions_evaluate(
             entity, version.conditions, record, actor=actor
         )
-        run.save(update_fields=["matched", "values_seen"])
         if not run.matched:
             return _finish(run, WorkflowRun.Status.NOT_MATCHED, started)
     author = version.author
@@ -97,67 +94,85 @@ def run_execute(*, run: WorkflowRun, now: datetime) -> WorkflowRun:
             started,
             error="the rule's author is no longer active: save the rule again to run it",
         )
-    actions = version.actions
+    actions, steps = version.actions, []
     while run.next_action < len(actions):
         index, action = run.next_action, actions[run.next_action]
         if action["type"] == "wait":
-            if run.status != WorkflowRun.Status.WAITING or run.resume_at is None:
+            if run.status != WorkflowRun.Status.WAITING:
                 run.status, run.resume_at = WorkflowRun.Status.WAITING, wait_until(action, now)
-                run.save(update_fields=["status", "resume_at"])
-                WorkflowStep.objects.update_or_create(
-                    run=run,
-                    index=index,
-                    defaults={
-                        "action_type": "wait",
-                        "status": WorkflowStep.Status.WAITING,
-                        "detail": {"until": run.resume_at.isoformat()},
-                    },
+                steps.append(
+                    _step(
+                        run,
+                        index,
+                        action,
+                        WorkflowStep.Status.WAITING,
+                        {"until": run.resume_at.isoformat()},
+                        "",
+                        time.perf_counter(),
+                    )
                 )
-                return run
-            run.status, run.resume_at = WorkflowRun.Status.PENDING, None  # the wait is over
-            run.next_action = index + 1
-            run.save(update_fields=["status", "resume_at", "next_action"])
+                WorkflowStep.objects.bulk_create(steps)
+                return _save(run, started)
             WorkflowStep.objects.filter(run=run, index=index).update(
                 status=WorkflowStep.Status.SUCCEEDED
             )
+            run.status, run.resume_at, run.next_action = WorkflowRun.Status.PENDING, None, index + 1
             continue
-        if WorkflowStep.objects.filter(run=run, index=index).exists():
-            run.next_action = index + 1  # done before a crash: never twice
-            continue
+        if steps:
+            record.refresh_from_db()  # this action sees the previous one's change
         ctx = Context(entity, record, author, run.pk, index, now)
         step_started = time.perf_counter()
         try:
-            with transaction.atomic(), acting_as(author.pk, chain_depth=run.chain_depth + 1):
+            with acting_as(author.pk, chain_depth=run.chain_depth + 1):
                 detail = action_run(action, ctx)
-                WorkflowStep.objects.create(
-                    run=run,
-                    index=index,
-                    action_type=action["type"],
-                    status=WorkflowStep.Status.SUCCEEDED,
-                    detail=detail,
-                    duration_ms=_ms(step_started),
-                )
-                run.next_action = index + 1
-                run.save(update_fields=["next_action"])
-        except ActionFailed as exc:
-            WorkflowStep.objects.create(
-                run=run,
-                index=index,
-                action_type=action["type"],
-                status=WorkflowStep.Status.FAILED,
-                error=str(exc)[:2000],
-                duration_ms=_ms(step_started),
+        except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
+            raise  # transient: the whole pass rolls back and the task retries
+        except Exception as exc:  # noqa: BLE001 - a permanent failure, recorded
+            message = str(exc) if isinstance(exc, ActionFailed) else f"{type(exc).__name__}: {exc}"
+            steps.append(
+                _step(run, index, action, WorkflowStep.Status.FAILED, {}, message, step_started)
             )
-            return _finish(run, WorkflowRun.Status.FAILED, started, error=str(exc)[:2000])
-        record.refresh_from_db()  # the next action sees this one's change
+            WorkflowStep.objects.bulk_create(steps)
+            return _finish(run, WorkflowRun.Status.FAILED, started, error=message[:2000])
+        steps.append(
+            _step(run, index, action, WorkflowStep.Status.SUCCEEDED, detail, "", step_started)
+        )
+        run.next_action = index + 1
+    WorkflowStep.objects.bulk_create(steps)
     return _finish(run, WorkflowRun.Status.SUCCEEDED, started)
 
 
+def _step(run, index, action, status, detail, error, started) -> WorkflowStep:
+    return WorkflowStep(
+        run=run,
+        index=index,
+        action_type=action["type"],
+        status=status,
+        detail=detail,
+        error=error[:2000],
+        duration_ms=_ms(started),
+    )
+
+
 def _finish(run, status, started, *, error="") -> WorkflowRun:
-    run.status, run.error = status, error
-    run.finished_at = timezone.now()
-    run.duration_ms = (run.duration_ms or 0) + _ms(started)
-    run.save(update_fields=["status", "error", "finished_at", "duration_ms", "next_action"])
+    run.status, run.error, run.finished_at = status, error, timezone.now()
+    return _save(run, started)
+
+
+def _save(run, started) -> WorkflowRun:
+    run.duration_ms = round((run.duration_ms or 0) + _ms(started), 3)
+    run.save(
+        update_fields=[
+            "status",
+            "matched",
+            "values_seen",
+            "next_action",
+            "resume_at",
+            "error",
+            "finished_at",
+            "duration_ms",
+        ]
+    )
     return run
 
 

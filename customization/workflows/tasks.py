@@ -11,7 +11,7 @@ from .services import workflows_sweep
 
 
 @tenant_task(
-    name="workflows.process_record",
+    name="workflows.process_records",
     time_limit=120,
     soft_time_limit=100,
     autoretry_for=(OperationalError, InterfaceError),
@@ -19,8 +19,12 @@ from .services import workflows_sweep
     retry_backoff_max=300,
     max_retries=8,
 )
-def workflow_process_record_task(record_type: str, record_id: int) -> int:
-    return runs_process_record(record_type=record_type, record_id=record_id)
+def workflow_process_records_task(records: list) -> int:
+    """[(record_type, record_id), ...]: each record's due runs, in order."""
+    return sum(
+        runs_process_record(record_type=record_type, record_id=record_id)
+        for record_type, record_id in records
+    )
 
 
 @tenant_task(name="workflows.sweep", time_limit=600)
