@@ -103,6 +103,17 @@ class DryRunInput(StrictInput):
     record_id = serializers.IntegerField(min_value=1)
 
 
+class DryRunOutput(serializers.Serializer):
+    rule_version = serializers.IntegerField()
+    trigger = serializers.JSONField()
+    matched = serializers.BooleanField()
+    values_seen = serializers.JSONField(help_text="each field the conditions read: its value")
+    actions = serializers.JSONField(
+        help_text="what each action would do (recipients and texts resolved); empty if "
+        "the conditions are not met"
+    )
+
+
 class RuleListApi(APIView):
     permission_classes = [api_permission(Perm.MANAGE_WORKFLOWS)]
 
@@ -147,7 +158,7 @@ class RuleDetailApi(APIView):
 class RuleDryRunApi(APIView):
     permission_classes = [api_permission(Perm.MANAGE_WORKFLOWS)]
 
-    @extend_schema(request=DryRunInput, responses={200: serializers.JSONField()})
+    @extend_schema(request=DryRunInput, responses=DryRunOutput)
     def post(self, request, pk):
         rule = get_object_or_404(selectors.rule_list(), pk=pk)
         data = DryRunInput(data=request.data)
