@@ -20,7 +20,7 @@ from accounts.roles import Role
 from crm_platform.outbox.services import outbox_record
 
 from .conditions import RuleError
-from .entities import RECORD, Entity, coerce, fields_of, read
+from .entities import ENTITIES, RECORD, TEXT, Entity, coerce, fields_of, link_field, read
 
 MAX_ACTIONS = 20
 LANGUAGES = ("en", "zh-hans", "ja")
@@ -125,36 +125,74 @@ def _check_keys(config, allowed, where, errors):
 
 def clean_update_fields(entity, config, where, errors):
     _check_keys(config, {"values"}, where, errors)
-    values = config.get("values")
-    fields = fields_of(entity)
-    if not isinstance(values, dict) or not values:
-        errors[f"{where}.values"] = "at least one field and value are needed"
-        return config
-    for path, value in values.items():
-        field = fields.get(path)
-        if field is None or not field.writable:
-            errors[f"{where}.values.{path}"] = "not a field this action can set"
-            continue
-        try:
-            coerce(field, value)
-        except ValueError as exc:
-            errors[f"{where}.values.{path}"] = str(exc)
+    _clean_values(entity, config.get("values"), f"{where}.values", errors)
     return config
 
 
 def run_update_fields(config, ctx: Context) -> dict:
-    fields = fields_of(ctx.entity)
+    data = _values_for(ctx.entity, config["values"], ctx)
+    ctx.entity.update_record(ctx.record, actor=ctx.author, data=data)
+    return {"updated": sorted(config["values"])}
+
+
+def _clean_values(entity, values, where, errors) -> None:
+    fields = fields_of(entity)
+    if not isinstance(values, dict) or not values:
+        errors[where] = "at least one field and value are needed"
+        return
+    for path, value in values.items():
+        field = fields.get(path)
+        if field is None or not field.writable:
+            errors[f"{where}.{path}"] = "not a field this action can set"
+            continue
+        try:
+            coerce(field, value)
+        except ValueError as exc:
+            errors[f"{where}.{path}"] = str(exc)
+
+
+def _values_for(entity, values: dict, ctx: Context) -> dict:
+    """Action values as service input: records loaded, {placeholders} in texts filled."""
+    fields = fields_of(entity)
     data = {}
-    for path, value in config["values"].items():
+    for path, value in values.items():
         field = fields[path]
+        if field.kind == TEXT and isinstance(value, str):
+            value = render(value, ctx)
         value = coerce(field, value)
         if field.kind == RECORD and value is not None:
             value = field.related._default_manager.filter(pk=value).first()
             if value is None:
                 raise ActionFailed(f"{path}: the record it points to no longer exists")
         data[path] = value
-    ctx.entity.update_record(ctx.record, actor=ctx.author, data=data)
-    return {"updated": sorted(config["values"])}
+    return data
+
+
+def clean_create_record(entity, config, where, errors):
+    _check_keys(config, {"entity", "values"}, where, errors)
+    target = ENTITIES.get(config.get("entity"))
+    if target is None:
+        errors[f"{where}.entity"] = f"use one of {', '.join(ENTITIES)}"
+    elif link_field(target, entity) is None:
+        errors[f"{where}.entity"] = f"a {target.key} cannot be linked to a {entity.key}"
+    else:
+        _clean_values(target, config.get("values"), f"{where}.values", errors)
+    return config
+
+
+def run_create_record(config, ctx: Context) -> dict:
+    """A new record linked to this one (a deal for a customer, a contact's activity),
+    owned by this record's owner unless the values say otherwise."""
+    target = ENTITIES[config["entity"]]
+    data = _values_for(target, config["values"], ctx)
+    data[link_field(target, ctx.entity)] = ctx.record
+    owner = getattr(ctx.record, "owner", None)
+    for key in ("owner", "assignee"):
+        if owner is not None and key in fields_of(target) and key not in data:
+            data[key] = owner
+            break
+    created = target.create(actor=ctx.author, data=data)
+    return {"created": target.key, "id": created.pk}
 
 
 def clean_create_task(entity, config, where, errors):
@@ -306,6 +344,7 @@ ACTIONS = {
     "send_email": (clean_send_email, run_send_email),
     "assign_owner": (clean_assign_owner, run_assign_owner),
     "return_to_pool": (clean_return_to_pool, run_return_to_pool),
+    "create_record": (clean_create_record, run_create_record),
     "wait": (clean_wait, None),
 }
 

@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "send_email": _("send an e-mail"),
     "assign_owner": _("assign an owner"),
     "return_to_pool": _("return to the public pool"),
+    "create_record": _("create a related record"),
     "wait": _("wait"),
 }
 RECIPIENT_LABELS = {
@@ -149,9 +150,17 @@ class Builder:
             if not kind:
                 continue
             action = {"type": kind}
-            if kind == "update_fields":
+            if kind in ("update_fields", "create_record"):
+                target = fields
+                if kind == "create_record":
+                    action["entity"] = get(f"act-{i}-entity", "")
+                    target = (
+                        fields_of(ENTITIES[action["entity"]])
+                        if action["entity"] in ENTITIES
+                        else {}
+                    )
                 name = get(f"act-{i}-field", "")
-                value_kind = fields[name].kind if name in fields else ""
+                value_kind = target[name].kind if name in target else ""
                 action["values"] = {name: _typed(value_kind, get(f"act-{i}-value", ""))}
             for key in TEXT_KEYS:
                 texts = {
@@ -207,8 +216,16 @@ class Builder:
                 for key, value in self.data.items()
                 if key.startswith(f"act-{i}-")
             }
+            target = ENTITIES.get(values.get("entity", ""))
             action_rows.append(
-                {"index": i, "values": values, "errors": self._row_errors("actions", i)}
+                {
+                    "index": i,
+                    "values": values,
+                    "errors": self._row_errors("actions", i),
+                    "target_fields": [f for f in fields_of(target).values() if f.writable]
+                    if target
+                    else [],
+                }
             )
         users = User.objects.filter(is_active=True).order_by("full_name", "email")
         return {

@@ -23,6 +23,7 @@ class Entity:
     key: str  # the record type in outbox events ("deal")
     model: type[models.Model]
     update: object  # the crm_core update service: update(<key>=record, actor=, data=)
+    create: object  # the crm_core create service: create(actor=, data=)
     # Fields that are not conditions' or actions' business (bookkeeping, denormalised).
     hidden: frozenset = frozenset(
         {
@@ -47,11 +48,11 @@ class Entity:
 ENTITIES: dict[str, Entity] = {
     entity.key: entity
     for entity in (
-        Entity("customer", crm.Customer, customers.customer_update),
-        Entity("contact", crm.Contact, contacts.contact_update),
-        Entity("lead", crm.Lead, leads.lead_update),
-        Entity("deal", crm.Deal, deals.deal_update),
-        Entity("activity", crm.Activity, activities.activity_update),
+        Entity("customer", crm.Customer, customers.customer_update, customers.customer_create),
+        Entity("contact", crm.Contact, contacts.contact_update, contacts.contact_create),
+        Entity("lead", crm.Lead, leads.lead_update, leads.lead_create),
+        Entity("deal", crm.Deal, deals.deal_update, deals.deal_create),
+        Entity("activity", crm.Activity, activities.activity_update, activities.activity_create),
     )
 }
 
@@ -147,6 +148,14 @@ def fields_of(entity: Entity) -> dict[str, Field]:
         choices=tuple((str(v), str(label)) for v, label in Role.choices),
     )
     return fields
+
+
+def link_field(target: Entity, source: Entity) -> str | None:
+    """The foreign key that ties a new `target` record to a `source` record, if any."""
+    for field in target.model._meta.concrete_fields:
+        if field.many_to_one and field.related_model is source.model:
+            return field.name
+    return None
 
 
 def coerce(field: Field, value):

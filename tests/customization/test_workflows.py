@@ -14,7 +14,7 @@ from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from crm_core.models import Activity, Contact, Lead, Notification
+from crm_core.models import Activity, Contact, Deal, Lead, Notification
 from crm_core.services.deals import deal_create, deal_move_stage, deal_update
 from crm_core.services.leads import lead_create, lead_update
 from crm_platform.outbox.services import outbox_dispatch_pending
@@ -555,3 +555,43 @@ def test_end_to_end_with_a_real_worker(world, committed, celery_worker):
         with tenant_context(world.b.tenant):
             WorkflowRule.objects.filter(pk=rule.pk).delete()
         connection.set_schema_to_public()
+
+
+@in_transaction
+def test_create_a_related_record_for_the_owner(world, crew):
+    with tenant_context(world.a.tenant):
+        customer = crew["customers"]["east_rep2"]
+        rule_create(
+            actor=crew["admin"],
+            data={
+                "entity": "customer",
+                "name": "Renewal deal for key accounts",
+                "trigger": {"type": "field_changed", "field": "is_key_account", "to": True},
+                "actions": [
+                    {
+                        "type": "create_record",
+                        "entity": "deal",
+                        "values": {"name": "Renewal · {name}", "amount": "120000"},
+                    }
+                ],
+            },
+        )
+        from crm_core.services.customers import customer_update
+
+        customer_update(customer=customer, actor=crew["admin"], data={"is_key_account": True})
+        _drain()
+        deal = Deal.objects.get(customer=customer, name=f"Renewal · {customer.name}")
+        assert deal.owner == crew["east_rep2"] and deal.amount == Decimal("120000")
+        with pytest.raises(Exception) as excinfo:
+            rule_create(
+                actor=crew["admin"],
+                data={
+                    "entity": "deal",
+                    "name": "Impossible link",
+                    "trigger": {"type": "created"},
+                    "actions": [
+                        {"type": "create_record", "entity": "customer", "values": {"name": "x"}}
+                    ],
+                },
+            )
+        assert "actions.0.entity" in excinfo.value.message_dict
