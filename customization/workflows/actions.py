@@ -62,8 +62,8 @@ def recipients(spec: str, ctx: Context, *, actor_id: int | None = None) -> list[
     record = ctx.record
     active = User.objects.filter(is_active=True)
     if spec == "owner":
-        owner_id = getattr(record, "owner_id", None) or getattr(record, "assignee_id", None)
-        return list(active.filter(pk=owner_id)) if owner_id else []
+        owner = getattr(record, "owner", None) or getattr(record, "assignee", None)
+        return [owner] if owner is not None and owner.is_active else []
     if spec == "owner_manager":
         owner = getattr(record, "owner", None)
         team = getattr(owner, "team", None)

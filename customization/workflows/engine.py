@@ -24,7 +24,7 @@ from accounts.models import User
 from crm_platform.outbox.actor import acting_as
 
 from .actions import ActionFailed, Context, action_run, wait_until
-from .conditions import conditions_evaluate
+from .conditions import condition_fields, conditions_evaluate
 from .entities import ENTITIES
 from .models import WorkflowRule, WorkflowRun, WorkflowStep
 
@@ -59,7 +59,10 @@ def runs_process_record(*, record_type: str, record_id: int, now: datetime | Non
         )
         if not runs:
             return 0
-        record = entity.model._default_manager.filter(pk=record_id).first()
+        records = entity.model._default_manager.filter(pk=record_id)
+        if hasattr(entity.model, "owner"):
+            records = records.select_related("owner")  # actions address the owner often
+        record = records.first()
         for run in runs:
             run_execute(run=run, record=record, now=now)
         return len(runs)
@@ -80,7 +83,9 @@ def run_execute(*, run: WorkflowRun, record, now: datetime) -> WorkflowRun:
         )
     entity, version = ENTITIES[run.record_type], run.version
     if run.matched is None:
-        actor = User.objects.filter(pk=run.actor_id).first() if run.actor_id else None
+        actor = None
+        if run.actor_id and "actor.role" in condition_fields(version.conditions):
+            actor = User.objects.filter(pk=run.actor_id).first()
         run.matched, run.values_seen = conditions_evaluate(
             entity, version.conditions, record, actor=actor
         )
