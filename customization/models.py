@@ -1,4 +1,5 @@
 from .workflows.models import (  # noqa: F401 - the app's models live in its subpackages
+    WorkflowRoundRobin,
     WorkflowRule,
     WorkflowRuleVersion,
     WorkflowRun,

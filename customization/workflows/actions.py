@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Team, User
 from accounts.roles import Role
 from crm_platform.outbox.services import outbox_record
 
@@ -284,13 +284,16 @@ def run_send_email(config, ctx: Context) -> dict:
 
 
 def clean_assign_owner(entity, config, where, errors):
-    _check_keys(config, {"user", "assignment_rules"}, where, errors)
+    _check_keys(config, {"user", "team", "assignment_rules"}, where, errors)
+    given = [key for key in ("user", "team", "assignment_rules") if config.get(key)]
     if not hasattr(entity.model, "owner"):
         errors[where] = "this kind of record has no owner"
-    elif bool(config.get("user")) == bool(config.get("assignment_rules")):
-        errors[where] = "give either a user id or assignment_rules: true"
+    elif len(given) != 1:
+        errors[where] = "give one of: a user id, a team id (round-robin), assignment_rules: true"
     elif config.get("user") and not User.objects.filter(pk=config["user"], is_active=True).exists():
         errors[f"{where}.user"] = "no such active user"
+    elif config.get("team") and not Team.objects.filter(pk=config["team"]).exists():
+        errors[f"{where}.team"] = "no such team"
     elif config.get("assignment_rules") and entity.key not in ("lead", "customer"):
         errors[f"{where}.assignment_rules"] = "assignment rules exist for leads and customers"
     return config
@@ -301,12 +304,30 @@ def run_assign_owner(config, ctx: Context) -> dict:
 
     if config.get("user"):
         owner = User.objects.filter(pk=config["user"], is_active=True).first()
+    elif config.get("team"):
+        owner = _next_in_team(config["team"])
     else:  # round-robin within the matching rule's team, under capacity
         owner = assignee_for(entity=ctx.entity.key, region_id=ctx.record.region_id)
     if owner is None:
         raise ActionFailed("no active user to assign (check the assignment rules)")
     ctx.entity.update_record(ctx.record, actor=ctx.author, data={"owner": owner})
     return {"owner_id": owner.pk}
+
+
+def _next_in_team(team_id: int) -> User | None:
+    """The team's next active member after the last one a rule assigned (row-locked,
+    so concurrent runs take turns)."""
+    from .models import WorkflowRoundRobin
+
+    turn, _created = WorkflowRoundRobin.objects.get_or_create(team_id=team_id)
+    turn = WorkflowRoundRobin.objects.select_for_update().get(pk=turn.pk)
+    members = list(User.objects.filter(team_id=team_id, is_active=True).order_by("id"))
+    if not members:
+        return None
+    after = [m for m in members if turn.last_assigned_id and m.pk > turn.last_assigned_id]
+    turn.last_assigned = (after or members)[0]
+    turn.save(update_fields=["last_assigned"])
+    return turn.last_assigned
 
 
 def clean_return_to_pool(entity, config, where, errors):

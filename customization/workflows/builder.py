@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Team, User
 from accounts.roles import Role
 from crm_core.models import Stage
 
@@ -173,10 +173,10 @@ class Builder:
             for key in ("to", "assignee", "priority", "reason"):
                 if get(f"act-{i}-{key}"):
                     action[key] = get(f"act-{i}-{key}")
-            for key in ("due_in_days", "hours", "days", "user"):
+            for key in ("due_in_days", "hours", "days", "user", "team"):
                 if get(f"act-{i}-{key}"):
                     action[key] = _int(get(f"act-{i}-{key}"))
-            if get(f"act-{i}-assignment_rules"):
+            if kind == "assign_owner" and not (action.get("user") or action.get("team")):
                 action["assignment_rules"] = True
             actions.append(action)
         return {
@@ -252,6 +252,7 @@ class Builder:
                 *((f"user:{user.pk}", user.get_full_name()) for user in users),
             ],
             "users": users,
+            "teams": Team.objects.order_by("name"),
             "languages": LANGUAGES,
             "trigger_errors": {k: v for k, v in self.errors.items() if k.startswith("trigger")},
             "other_errors": {

@@ -141,6 +141,18 @@ class WorkflowStep(models.Model):
         return f"{self.run} #{self.index} {self.action_type}"
 
 
+class WorkflowRoundRobin(models.Model):
+    """Whose turn it is next in a team, for rules that assign owners round-robin."""
+
+    team = models.OneToOneField("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"round-robin in {self.team}"
+
+
 class WorkflowSweep(models.Model):
     """The time-based sweep's bookmark (one row): firings due after it are found next."""
 

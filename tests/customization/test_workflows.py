@@ -595,3 +595,30 @@ def test_create_a_related_record_for_the_owner(world, crew):
                 },
             )
         assert "actions.0.entity" in excinfo.value.message_dict
+
+
+@in_transaction
+def test_assign_owner_round_robin_within_a_team(world, crew):
+    with tenant_context(world.a.tenant):
+        east = crew["east_rep"].team
+        rule_create(
+            actor=crew["admin"],
+            data={
+                "entity": "lead",
+                "name": "East leads in turn",
+                "trigger": {"type": "created"},
+                "conditions": {"all": [{"field": "source", "op": "eq", "value": "website"}]},
+                "actions": [{"type": "assign_owner", "team": east.pk}],
+            },
+        )
+        leads = [
+            lead_create(actor=crew["admin"], data={"name": f"RR {i}", "source": "website"})
+            for i in range(4)
+        ]
+        _drain()
+        owners = [Lead.objects.get(pk=lead.pk).owner for lead in leads]
+        members = sorted(
+            [crew["east_manager"], crew["east_rep"], crew["east_rep2"]], key=lambda u: u.pk
+        )
+        assert set(owners) <= set(members) and len(set(owners[:3])) == 3
+        assert owners[3] == owners[0]  # the turn wraps around
