@@ -41,11 +41,11 @@ def test_browser_builds_a_rule_without_typing_json(page, world, live_web, commit
         settle()
         page.locator("#trigger-stage").wait_for()
         page.select_option("#trigger-stage", str(stage.pk))
-        page.select_option("select[name=cond-0-field]", "amount")
+        page.select_option("select[name=cond-0-0-field]", "amount")
         settle()
-        page.locator("select[name=cond-0-op] option[value=gte]").wait_for(state="attached")
-        page.select_option("select[name=cond-0-op]", "gte")
-        page.fill("input[name=cond-0-value]", "500000")
+        page.locator("select[name=cond-0-0-op] option[value=gte]").wait_for(state="attached")
+        page.select_option("select[name=cond-0-0-op]", "gte")
+        page.fill("input[name=cond-0-0-value]", "500000")
         page.select_option("#act-0-type", "create_task")
         settle()
         page.locator("select[name=act-0-assignee]").wait_for()
@@ -65,9 +65,11 @@ def test_browser_builds_a_rule_without_typing_json(page, world, live_web, commit
 
         def saved():
             rule = WorkflowRule.objects.get(name="Browser big deals")
-            return rule.current_version.trigger, rule.current_version.conditions, [
-                a["type"] for a in rule.current_version.actions
-            ]
+            return (
+                rule.current_version.trigger,
+                rule.current_version.conditions,
+                [a["type"] for a in rule.current_version.actions],
+            )
 
         trigger, conditions, actions = in_company(world.a.tenant, saved)
         assert trigger == {"type": "stage_entered", "stage": stage.pk}

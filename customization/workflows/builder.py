@@ -1,13 +1,15 @@
 """The rule builder form: plain inputs (selects, numbers, texts per language) to and from
 a rule's trigger, conditions and actions, so admins never type JSON.
 
-Rows are numbered inputs (`cond-0-field`, `act-1-type`, ...). "Add" and "remove" buttons
+Rows are numbered inputs (`cond-<group>-<row>-field`, `act-<row>-type`, ...); conditions
+come in groups (each "all" or "any"), joined by the top-level `match`. "Add" and "remove" buttons
 post the form back and get it re-rendered with one row more or less, so the builder works
 with or without htmx.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -66,9 +68,13 @@ class Builder:
 
     entity: str = "deal"
     data: dict = field(default_factory=dict)  # flat input values
-    conditions: int = 1
+    groups: list[int] = field(default_factory=lambda: [1])  # condition rows per group
     actions: int = 1
     errors: dict = field(default_factory=dict)
+    # A condition tree deeper than groups of conditions (made through the API): kept as is.
+    kept_conditions: dict | None = None
+    # "conditions.all.0.any.1" -> (group, row): where the services' errors belong.
+    _locations: dict = field(default_factory=dict)
 
     # --- from a saved rule, and from a posted form ------------------------------------
 
@@ -79,12 +85,7 @@ class Builder:
         data["is_enabled"] = "on" if rule.is_enabled else ""
         for key, value in version.trigger.items():
             data[f"trigger_{key}"] = _as_input(value)
-        group = next(iter(version.conditions or {"all": []}))
-        data["match"] = group
-        leaves = [c for c in version.conditions.get(group, []) if "field" in c]
-        for i, leaf in enumerate(leaves):
-            data[f"cond-{i}-field"], data[f"cond-{i}-op"] = leaf["field"], leaf["op"]
-            data[f"cond-{i}-value"] = _as_input(leaf.get("value", ""))
+        groups, kept = _groups_of(version.conditions or {"all": []}, data)
         for i, action in enumerate(version.actions):
             for key, value in action.items():
                 if key == "values":
@@ -96,24 +97,34 @@ class Builder:
                         data[f"act-{i}-{key}-{language}"] = text
                 else:
                     data[f"act-{i}-{key}"] = _as_input(value)
-        return cls(rule.entity, data, max(len(leaves), 1), max(len(version.actions), 1))
+        builder = cls(rule.entity, data, groups, max(len(version.actions), 1))
+        builder.kept_conditions = kept
+        return builder
 
     @classmethod
     def from_post(cls, post, *, entity: str | None = None) -> Builder:
         data = {key: value.strip() for key, value in post.items() if key != "csrfmiddlewaretoken"}
         if entity is None:
             entity = data.get("entity") if data.get("entity") in ENTITIES else "deal"
-        conditions = _count(post, "cond")
+        groups = _group_sizes(post)
         actions = _count(post, "act")
         change = data.pop("_change", "")
-        if change == "add-condition":
-            conditions += 1
+        if change == "add-group":
+            groups.append(1)
+        elif change.startswith("add-condition-"):
+            groups[int(change.rsplit("-", 1)[1])] += 1
         elif change == "add-action":
             actions += 1
-        elif change.startswith("remove-"):
-            kind, index = change.removeprefix("remove-").rsplit("-", 1)
-            data, conditions, actions = _remove_row(data, kind, int(index), conditions, actions)
-        return cls(entity, data, max(conditions, 1), max(actions, 1))
+        elif change.startswith("remove-condition-"):
+            group, row = (int(n) for n in change.rsplit("-", 2)[1:])
+            data = _remove_condition(data, groups, group, row)
+        elif change.startswith("remove-action-"):
+            data = _remove_action(data, actions, int(change.rsplit("-", 1)[1]))
+            actions -= 1
+        builder = cls(entity, data, [max(n, 1) for n in groups] or [1], max(actions, 1))
+        if post.get("kept_conditions"):
+            builder.kept_conditions = json.loads(post["kept_conditions"])
+        return builder
 
     # --- to the services' definition ----------------------------------------------------
 
@@ -129,21 +140,7 @@ class Builder:
                 trigger[key] = _int(get(f"trigger_{key}"))
         if trigger["type"] == "date_relative":
             trigger["yearly"] = bool(get("trigger_yearly"))
-        leaves = []
-        for i in range(self.conditions):
-            path, op = get(f"cond-{i}-field"), get(f"cond-{i}-op")
-            if not path:
-                continue
-            leaf = {"field": path, "op": op}
-            if op not in ("is_empty", "is_not_empty"):
-                raw = get(f"cond-{i}-value", "")
-                kind = fields[path].kind if path in fields else ""
-                leaf["value"] = (
-                    [_typed(kind, part.strip()) for part in raw.split(",") if part.strip()]
-                    if op in ("in", "not_in")
-                    else _typed(kind, raw)
-                )
-            leaves.append(leaf)
+        conditions = self.kept_conditions or self._condition_tree(fields)
         actions = []
         for i in range(self.actions):
             kind = get(f"act-{i}-type")
@@ -185,9 +182,43 @@ class Builder:
             "entity": self.entity,
             "is_enabled": bool(get("is_enabled")),
             "trigger": trigger,
-            "conditions": {get("match") if get("match") in ("all", "any") else "all": leaves},
+            "conditions": conditions,
             "actions": actions,
         }
+
+    def _condition_tree(self, fields) -> dict:
+        """The groups' filled rows as a tree: one group is stored as a plain group."""
+        get = self.data.get
+        groups = []
+        for g, rows in enumerate(self.groups):
+            leaves = []
+            for i in range(rows):
+                path, op = get(f"cond-{g}-{i}-field"), get(f"cond-{g}-{i}-op")
+                if not path:
+                    continue
+                leaf = {"field": path, "op": op}
+                if op not in ("is_empty", "is_not_empty"):
+                    raw = get(f"cond-{g}-{i}-value", "")
+                    kind = fields[path].kind if path in fields else ""
+                    leaf["value"] = (
+                        [_typed(kind, part.strip()) for part in raw.split(",") if part.strip()]
+                        if op in ("in", "not_in")
+                        else _typed(kind, raw)
+                    )
+                leaves.append((i, leaf))
+            if leaves:
+                groups.append((g, _match(get(f"grp-{g}-match")), leaves))
+        top = _match(get("match"))
+        self._locations = {}
+        if len(groups) == 1:
+            g, match, leaves = groups[0]
+            for n, (i, _leaf) in enumerate(leaves):
+                self._locations[f"conditions.{match}.{n}"] = (g, i)
+            return {match: [leaf for _i, leaf in leaves]}
+        for m, (g, match, leaves) in enumerate(groups):
+            for n, (i, _leaf) in enumerate(leaves):
+                self._locations[f"conditions.{top}.{m}.{match}.{n}"] = (g, i)
+        return {top: [{match: [leaf for _i, leaf in leaves]} for _g, match, leaves in groups]}
 
     # --- what the template needs ----------------------------------------------------------
 
@@ -195,20 +226,25 @@ class Builder:
         entity = ENTITIES[self.entity]
         fields = fields_of(entity)
         get = self.data.get
-        condition_rows = []
-        for i in range(self.conditions):
-            path = get(f"cond-{i}-field", "")
-            kind = fields[path].kind if path in fields else None
-            condition_rows.append(
-                {
-                    "index": i,
-                    "field": path,
-                    "op": get(f"cond-{i}-op", ""),
-                    "value": get(f"cond-{i}-value", ""),
-                    "operators": [(op, OPERATOR_LABELS[op]) for op in OPERATORS.get(kind, ("eq",))],
-                    "errors": self._row_errors("conditions", i),
-                }
-            )
+        condition_groups = []
+        for g, count in enumerate(self.groups):
+            rows = []
+            for i in range(count):
+                path = get(f"cond-{g}-{i}-field", "")
+                kind = fields[path].kind if path in fields else None
+                rows.append(
+                    {
+                        "index": i,
+                        "field": path,
+                        "op": get(f"cond-{g}-{i}-op", ""),
+                        "value": get(f"cond-{g}-{i}-value", ""),
+                        "operators": [
+                            (op, OPERATOR_LABELS[op]) for op in OPERATORS.get(kind, ("eq",))
+                        ],
+                        "errors": self._condition_errors(g, i),
+                    }
+                )
+            condition_groups.append({"index": g, "match": get(f"grp-{g}-match"), "rows": rows})
         action_rows = []
         for i in range(self.actions):
             values = {
@@ -243,7 +279,8 @@ class Builder:
             )
             if self.entity == "deal"
             else [],
-            "condition_rows": condition_rows,
+            "condition_groups": condition_groups,
+            "kept_conditions": json.dumps(self.kept_conditions) if self.kept_conditions else "",
             "action_rows": action_rows,
             "action_types": [(key, ACTION_LABELS[key]) for key in ACTIONS],
             "recipients": [
@@ -263,14 +300,21 @@ class Builder:
         }
 
     def _row_errors(self, kind: str, index: int) -> list[str]:
-        """Messages for one row: "conditions.all.<i>..." or "actions.<i>..."."""
-        position = 2 if kind == "conditions" else 1
+        """Messages for one action row ("actions.<i>...")."""
         found = []
         for where, messages in self.errors.items():
             parts = where.split(".")
-            if parts[0] == kind and len(parts) > position and parts[position] == str(index):
-                where_in_row = ".".join(parts[position + 1 :])
+            if parts[0] == kind and len(parts) > 1 and parts[1] == str(index):
+                where_in_row = ".".join(parts[2:])
                 found.extend(f"{where_in_row}: {m}" if where_in_row else m for m in messages)
+        return found
+
+    def _condition_errors(self, group: int, row: int) -> list[str]:
+        found = []
+        for where, messages in self.errors.items():
+            for prefix, place in self._locations.items():
+                if place == (group, row) and (where == prefix or where.startswith(prefix + ".")):
+                    found.extend(messages)
         return found
 
 
@@ -280,6 +324,66 @@ def _entity_choices():
     return WorkflowRule.Entity.choices
 
 
+def _match(value) -> str:
+    return value if value in ("all", "any") else "all"
+
+
+def _groups_of(tree: dict, data: dict) -> tuple[list[int], dict | None]:
+    """Fill `data` with a tree's groups of conditions; (rows per group, None), or
+    ([1], tree) when the tree nests deeper than the builder shows."""
+    top, items = next(iter(tree.items()))
+    if all("field" in item for item in items):
+        groups = [(top, items)]
+        data["match"] = "all"
+    elif all(
+        "field" not in item and all("field" in leaf for leaf in next(iter(item.values())))
+        for item in items
+    ):
+        groups = [next(iter(item.items())) for item in items]
+        data["match"] = top
+    else:
+        return [1], tree
+    for g, (match, leaves) in enumerate(groups):
+        data[f"grp-{g}-match"] = match
+        for i, leaf in enumerate(leaves):
+            data[f"cond-{g}-{i}-field"], data[f"cond-{g}-{i}-op"] = leaf["field"], leaf["op"]
+            data[f"cond-{g}-{i}-value"] = _as_input(leaf.get("value", ""))
+    return [max(len(leaves), 1) for _match_, leaves in groups] or [1], None
+
+
+def _group_sizes(post) -> list[int]:
+    rows: dict[int, int] = {}
+    for key in post:
+        parts = key.split("-")
+        if parts[0] == "cond" and len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+            rows[int(parts[1])] = max(rows.get(int(parts[1]), 0), int(parts[2]) + 1)
+    return [rows.get(g, 1) for g in range(max(rows) + 1)] if rows else [1]
+
+
+def _remove_condition(data: dict, groups: list[int], group: int, row: int) -> dict:
+    prefix = f"cond-{group}-"
+    kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
+    for i in range(groups[group]):
+        if i != row:
+            new = i if i < row else i - 1
+            for key, value in data.items():
+                if key.startswith(f"{prefix}{i}-"):
+                    kept[f"{prefix}{new}-" + key.removeprefix(f"{prefix}{i}-")] = value
+    groups[group] -= 1
+    return kept
+
+
+def _remove_action(data: dict, count: int, index: int) -> dict:
+    kept = {k: v for k, v in data.items() if not k.startswith("act-")}
+    for i in range(count):
+        if i != index:
+            new = i if i < index else i - 1
+            for key, value in data.items():
+                if key.startswith(f"act-{i}-"):
+                    kept[f"act-{new}-" + key.removeprefix(f"act-{i}-")] = value
+    return kept
+
+
 def _count(post, prefix: str) -> int:
     indexes = {
         int(key.split("-")[1])
@@ -287,22 +391,6 @@ def _count(post, prefix: str) -> int:
         if key.startswith(f"{prefix}-") and key.split("-")[1].isdigit()
     }
     return max(indexes) + 1 if indexes else 0
-
-
-def _remove_row(data, kind, index, conditions, actions):
-    prefix = {"condition": "cond", "action": "act"}[kind]
-    count = conditions if kind == "condition" else actions
-    kept = {k: v for k, v in data.items() if not k.startswith(f"{prefix}-")}
-    for i in range(count):
-        if i == index:
-            continue
-        new = i if i < index else i - 1
-        for key, value in data.items():
-            if key.startswith(f"{prefix}-{i}-"):
-                kept[f"{prefix}-{new}-" + key.removeprefix(f"{prefix}-{i}-")] = value
-    if kind == "condition":
-        return kept, count - 1, actions
-    return kept, conditions, count - 1
 
 
 def _typed(kind: str, raw: str):
