@@ -21,6 +21,7 @@ def shell(request):
             "pipelines": has_perm(user, Perm.MANAGE_PIPELINES),
             "pool_rules": has_perm(user, Perm.MANAGE_POOL_RULES),
             "custom_fields": has_perm(user, Perm.MANAGE_CUSTOM_FIELDS),
+            "workflows": has_perm(user, Perm.MANAGE_WORKFLOWS),
         }
         if is_company
         else {},

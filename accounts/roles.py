@@ -36,6 +36,9 @@ class Perm:
     # Custom fields, picklists, layouts and field security (customization/).
     MANAGE_CUSTOM_FIELDS = "customization.manage_fields"
 
+    # Automation: workflow rules (create, edit, enable, dry run, read every run log).
+    MANAGE_WORKFLOWS = "customization.manage_workflows"
+
 
 class Visibility(models.TextChoices):
     """Which owned records a role sees (records in the public pool are seen by everyone
@@ -75,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_SETTINGS,
             Perm.MANAGE_PIPELINES,
             Perm.MANAGE_CUSTOM_FIELDS,
+            Perm.MANAGE_WORKFLOWS,
         }
     ),
     Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),

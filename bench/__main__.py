@@ -21,6 +21,7 @@ MODULES = (
     "crm_import",
     "crm_search",
     "custom_fields",
+    "workflows",
 )
 
 

@@ -142,8 +142,11 @@ def record_field_changes(
     return changed
 
 
-def record_event(*, record_type: str, action: str, record: Model, payload: dict) -> None:
-    """`<record_type>.<action>` into the outbox, inside the caller's transaction."""
+def record_event(
+    *, record_type: str, action: str, record: Model, payload: dict, actor=None
+) -> None:
+    """`<record_type>.<action>` into the outbox, inside the caller's transaction; the
+    actor defaults to the request's user (see crm_platform/outbox/actor.py)."""
     outbox_record(
         event_type=f"{record_type}.{action}",
         aggregate_type=record_type,
@@ -151,6 +154,7 @@ def record_event(*, record_type: str, action: str, record: Model, payload: dict)
         # Custom fields travel with every record event; consumers shape the payload for
         # a reader's role with customization.security.shape_payload.
         payload={"id": record.pk, **payload, **_custom_fields(record)},
+        actor_id=getattr(actor, "pk", None),
     )
 
 
@@ -207,8 +211,14 @@ def record_updated(
     record_event(
         record_type=record_type,
         action="updated",
+        actor=actor,
         record=record,
-        payload={**payload, "changed": sorted(data)},
+        # `previous`: the old values of the key fields that changed (for "changed from").
+        payload={
+            **payload,
+            "changed": sorted(data),
+            "previous": {field: before[field] for field in changed},
+        },
     )
     if "owner" in changed:
         record_event(

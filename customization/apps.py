@@ -6,3 +6,8 @@ class CustomizationConfig(AppConfig):
 
     name = "customization"
     verbose_name = "Customization"
+
+    def ready(self):
+        from .workflows import handlers as workflow_handlers
+
+        workflow_handlers.register()

@@ -140,3 +140,14 @@ class DefinitionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity}.{self.api_name} {self.action}"
+
+
+# Workflow rules' models live with the engine; importing them registers them here.
+from .workflows.models import (  # noqa: E402, F401
+    WorkflowRoundRobin,
+    WorkflowRule,
+    WorkflowRuleVersion,
+    WorkflowRun,
+    WorkflowStep,
+    WorkflowSweep,
+)

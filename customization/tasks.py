@@ -23,3 +23,7 @@ def field_index_sweep_task() -> None:
     """Builds whose queued task was lost (broker down when the field was saved)."""
     for definition_id in indexes.pending_index_ids():
         indexes.field_index_build(definition_id=definition_id)
+
+
+# Workflow rules' tasks live with the engine; importing them here registers them.
+from .workflows.tasks import workflow_process_records_task, workflow_sweep_task  # noqa: E402, F401

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import api, views
+from .workflows import routes as workflow_routes
 
 app_name = "customization"
 
@@ -12,6 +13,7 @@ urlpatterns = [  # pages, in the Settings area
     path("settings/fields/security/", views.field_security, name="field_security"),
     path("settings/fields/layout/", views.layout_edit, name="layout"),
     path("settings/fields/changes/", views.change_log, name="changes"),
+    *workflow_routes.pages,
 ]
 api_urlpatterns = [
     path("custom-fields/", api.DefinitionListApi.as_view(), name="api-custom-fields"),
@@ -38,4 +40,5 @@ api_urlpatterns = [
     ),
     path("field-security/", api.FieldSecurityApi.as_view(), name="api-field-security"),
     path("layouts/<str:entity>/", api.LayoutApi.as_view(), name="api-layout"),
+    *workflow_routes.api,
 ]

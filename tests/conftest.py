@@ -149,6 +149,22 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
         FieldDefinition.objects.create(
             entity="customer", api_name=f"probe_{index}", label=f"Probe {index}", field_type="text"
         )
+        _make_workflow_records(deal)
+
+
+def _make_workflow_records(deal) -> None:
+    """A disabled rule with a version and a logged run (ids for the isolation probes)."""
+    from customization.workflows.models import WorkflowRule, WorkflowRuleVersion, WorkflowRun
+
+    rule = WorkflowRule.objects.create(entity="deal", name="World rule", is_enabled=False)
+    version = WorkflowRuleVersion.objects.create(
+        rule=rule, number=1, trigger={"type": "created"}, actions=[]
+    )
+    rule.current_version = version
+    rule.save(update_fields=["current_version"])
+    WorkflowRun.objects.create(
+        rule=rule, version=version, record_type="deal", record_id=deal.pk, firing_key="world"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context, tenant_context
 from accounts.models import ApiToken, Invitation, Team, User
 from crm_core import models as crm
 from customization.models import FieldDefinition
+from customization.workflows.models import WorkflowRule, WorkflowRun
 from tests.conftest import client_for, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +162,9 @@ ID_MODELS = {
     "regions": crm.Region,
     "custom-fields": FieldDefinition,  # API
     "fields": FieldDefinition,  # settings pages
+    "workflow-rules": WorkflowRule,
+    "workflows": WorkflowRule,  # settings/workflows/<pk>/ pages
+    "workflow-runs": WorkflowRun,
 }
 
 

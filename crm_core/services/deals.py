@@ -201,6 +201,7 @@ def _record_move(*, deal: Deal, old_stage: Stage, actor, now) -> None:
     record_event(
         record_type="deal",
         action="stage_changed",
+        actor=actor,
         record=deal,
         payload={
             "from_stage_id": old_stage.pk,

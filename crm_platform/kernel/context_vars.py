@@ -4,3 +4,5 @@ from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 tenant_var: ContextVar[str] = ContextVar("tenant", default="-")
+# The request being served (its user, once authenticated, is the actor of its events).
+request_var: ContextVar = ContextVar("request", default=None)

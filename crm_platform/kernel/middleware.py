@@ -1,7 +1,7 @@
 import re
 import uuid
 
-from .context_vars import request_id_var, tenant_var
+from .context_vars import request_id_var, request_var, tenant_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -19,6 +19,10 @@ class RequestContextMiddleware:
         # chain returns, and each request (thread) sets both again on arrival.
         request_id_var.set(request.request_id)
         tenant_var.set("-")
-        response = self.get_response(request)
+        request_var.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_var.set(None)  # work done after the response is nobody's
         response["X-Request-ID"] = request.request_id
         return response

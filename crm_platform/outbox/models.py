@@ -16,6 +16,10 @@ class OutboxEvent(models.Model):
     aggregate_type = models.CharField(max_length=50)
     aggregate_id = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
+    # Who caused the change (a user id of this schema; null for system jobs) and, for
+    # changes made by automation, how many automated steps led to it (loop guard).
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    chain_depth = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -3,6 +3,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .actor import current_actor
 from .handlers import handlers_for
 from .models import OutboxEvent
 
@@ -13,18 +14,27 @@ MAX_ATTEMPTS = 10
 
 
 def outbox_record(
-    *, event_type: str, aggregate_type: str, aggregate_id, payload: dict
+    *,
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id,
+    payload: dict,
+    actor_id: int | None = None,
 ) -> OutboxEvent:
     """Record an event inside the caller's transaction and wake the dispatcher after commit.
 
     If the broker is down the wake-up is lost, not the event: the periodic sweep and the
     next successful wake-up dispatch it.
     """
+    current_id, chain_depth = current_actor()
+    actor_id = actor_id if actor_id is not None else current_id
     event = OutboxEvent.objects.create(
         event_type=event_type,
         aggregate_type=aggregate_type,
         aggregate_id=str(aggregate_id),
         payload=payload,
+        actor_id=actor_id,
+        chain_depth=chain_depth,
     )
     schema_name = connection.schema_name  # on_commit may run after a schema_context exits
     transaction.on_commit(lambda: _wake_dispatcher(schema_name))

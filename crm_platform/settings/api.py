@@ -35,6 +35,7 @@ SPECTACULAR_SETTINGS = {
         "ImportEntityEnum": "crm_core.models.ImportJob.Entity",
         "ImportStatusEnum": "crm_core.models.ImportJob.Status",
         "LeadStatusEnum": "crm_core.models.Lead.Status",
+        "WorkflowEntityEnum": "customization.workflows.models.WorkflowRule.Entity",
     },
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -55,6 +55,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.pool_sweep",
         "schedule": timedelta(minutes=env.int("CRM_POOL_SWEEP_MINUTES", default=15)),
     },
+    # Workflow rules: time-based triggers, finished waits, runs whose wake-up was lost.
+    "workflows-sweep": {
+        "task": "workflows.sweep",
+        "schedule": timedelta(minutes=env.int("WORKFLOWS_SWEEP_MINUTES", default=5)),
+    },
     "crm-reminders": {
         "task": "crm.reminders_compute",
         "schedule": timedelta(minutes=env.int("CRM_REMINDERS_MINUTES", default=15)),

@@ -1,0 +1,99 @@
+"""The outbox side: every record event becomes pending runs of the rules it fires.
+
+This is all that happens while the outbox dispatches (cheap: one query per event);
+evaluating and acting happen in `workflows.process_record` tasks after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+
+from crm_platform.outbox import handlers as outbox_handlers
+
+from .entities import ENTITIES
+from .models import WorkflowRule, WorkflowRun
+from .triggers import EVENT_TRIGGERS, event_matches
+
+logger = logging.getLogger(__name__)
+
+
+def workflow_event_received(event) -> None:
+    entity = ENTITIES.get(event.aggregate_type)
+    if entity is None or event.event_type.endswith(".deleted"):
+        return
+    rules = WorkflowRule.objects.filter(
+        entity=entity.key, is_enabled=True, current_version__isnull=False
+    ).select_related("current_version")
+    record_id = int(event.aggregate_id)
+    matched = False
+    for rule in rules:
+        version = rule.current_version
+        if version.trigger["type"] not in EVENT_TRIGGERS:
+            continue
+        if not event_matches(version.trigger, entity, event):
+            continue
+        # Unique per firing: an event handed over twice makes no second run.
+        WorkflowRun.objects.bulk_create(
+            [
+                WorkflowRun(
+                    rule=rule,
+                    version=version,
+                    record_type=entity.key,
+                    record_id=record_id,
+                    firing_key=str(event.event_id),
+                    event_type=event.event_type,
+                    actor_id=event.actor_id,
+                    chain_depth=event.chain_depth,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        matched = True
+    if matched:
+        runs_enqueue(record_type=entity.key, record_id=record_id)
+
+
+RECORDS_PER_TASK = 20
+
+
+def runs_enqueue(*, record_type: str, record_id: int) -> None:
+    """Queue the record's runs for processing once the current transaction commits.
+
+    Records gathered in one transaction (an outbox batch, a sweep) go out together, a
+    few per task: fewer, fuller tasks, while both workers still get a share. If the
+    broker is down the sweep re-queues what is left pending.
+    """
+    pending = connection.__dict__.setdefault("_workflow_records", {})
+    pending[(connection.schema_name, record_type, record_id)] = None  # ordered, no duplicates
+    transaction.on_commit(_send_pending)  # the first callback sends all, the rest find none
+
+
+def _send_pending() -> None:
+    from .tasks import workflow_process_records_task
+
+    by_schema: dict[str, list] = {}
+    for schema_name, record_type, record_id in connection.__dict__.pop("_workflow_records", {}):
+        by_schema.setdefault(schema_name, []).append((record_type, record_id))
+    try:
+        for schema_name, records in by_schema.items():
+            with schema_context(schema_name):  # the task runs in the records' schema
+                for start in range(0, len(records), RECORDS_PER_TASK):
+                    workflow_process_records_task.delay(records[start : start + RECORDS_PER_TASK])
+    except Exception:  # noqa: BLE001 - the sweep re-queues pending runs
+        logger.warning("workflows: broker unavailable, runs left for the sweep")
+
+
+def workflow_email_send(event) -> None:
+    """`workflow.email`: the send_email action's message, sent after its step committed."""
+    payload = event.payload
+    send_mail(payload["subject"], payload["body"], settings.DEFAULT_FROM_EMAIL, [payload["to"]])
+
+
+def register() -> None:
+    outbox_handlers.register("*", workflow_event_received)
+    outbox_handlers.register("workflow.email", workflow_email_send)

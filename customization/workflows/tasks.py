@@ -1,0 +1,33 @@
+"""Celery entry points of the workflow engine (thin: ids in, a service call)."""
+
+from datetime import datetime
+
+from django.db import InterfaceError, OperationalError
+
+from crm_platform.celery import tenant_task
+
+from .engine import runs_process_record
+from .services import workflows_sweep
+
+
+@tenant_task(
+    name="workflows.process_records",
+    time_limit=120,
+    soft_time_limit=100,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def workflow_process_records_task(records: list) -> int:
+    """[(record_type, record_id), ...]: each record's due runs, in order."""
+    return sum(
+        runs_process_record(record_type=record_type, record_id=record_id)
+        for record_type, record_id in records
+    )
+
+
+@tenant_task(name="workflows.sweep", time_limit=600)
+def workflow_sweep_task(now: str | None = None) -> dict:
+    """Beat (every company). `now` (ISO 8601) lets tests drive the clock."""
+    return workflows_sweep(now=datetime.fromisoformat(now) if now else None)
