@@ -59,6 +59,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.reminders_compute",
         "schedule": timedelta(minutes=env.int("CRM_REMINDERS_MINUTES", default=15)),
     },
+    # Webhooks: deliveries whose retry is due (long back-offs are not held in the broker)
+    # and endpoints failing for too long.
+    "webhooks-deliver-due": {
+        "task": "webhooks.deliver_due",
+        "schedule": timedelta(seconds=env.int("WEBHOOKS_SWEEP_SECONDS", default=30)),
+    },
     "tenant-pool-refill": {
         "task": "tenants.pool_refill",
         "schedule": timedelta(seconds=60),

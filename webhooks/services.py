@@ -1,0 +1,391 @@
+"""Writes of the webhooks app: endpoints and secrets, fan-out of outbox events into
+deliveries, one delivery attempt with its retry policy, replay and test events."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import timedelta
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.roles import Perm, Role, has_perm
+
+from . import event_types
+from .guard import BlockedDestination, url_check
+from .models import Attempt, Delivery, Endpoint, EndpointSecret
+from .payloads import payload_capped, webhook_payload
+from .secrets import secret_decrypt, secret_encrypt, secret_generate
+from .signing import signed_headers
+from .transport import PostResult, webhook_post
+
+# Retries: attempt n+1 waits BASE * FACTOR**(n-1) (30 s, 90 s, 4.5 min ... 18.2 h) plus up
+# to 25 % jitter, so 9 attempts span at least 27.3 hours. Retry-After may ask for longer.
+MAX_ATTEMPTS = 9
+RETRY_BASE_SECONDS = 30
+RETRY_FACTOR = 3
+RETRY_JITTER = 0.25
+RETRY_AFTER_MAX_SECONDS = 24 * 3600
+LEASE_SECONDS = 60  # > the 15 s request; a crashed worker's delivery is free again after it
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None, scale: float = 1.0) -> float:
+    """Seconds before the next attempt after `attempts` failed ones."""
+    delay = RETRY_BASE_SECONDS * RETRY_FACTOR ** (attempts - 1)
+    delay *= 1 + random.random() * RETRY_JITTER  # noqa: S311 - jitter, not a secret
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))
+    return delay * scale
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+
+def _ensure_admin(actor: User) -> None:
+    if not has_perm(actor, Perm.MANAGE_WEBHOOKS):
+        raise PermissionDenied
+
+
+def _clean(endpoint: Endpoint) -> None:
+    errors = {}
+    try:
+        url_check(endpoint.url)
+    except BlockedDestination as exc:
+        errors["url"] = [str(exc)]
+    unknown = sorted(set(endpoint.event_types) - set(event_types.SUBSCRIBABLE))
+    if unknown:
+        errors["event_types"] = [_("Unknown event types: %(t)s") % {"t": ", ".join(unknown)}]
+    endpoint.event_types = sorted(set(endpoint.event_types))
+    try:
+        endpoint.full_clean(exclude=["created_by", "event_types"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+EDITABLE = ("url", "description", "event_types", "enabled")
+
+
+def _apply(endpoint: Endpoint, data: dict) -> None:
+    unknown = set(data) - set(EDITABLE)
+    if unknown:
+        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
+    for field, value in data.items():
+        setattr(endpoint, field, value)
+    if "enabled" in data:
+        endpoint.disabled_reason = "" if endpoint.enabled else Endpoint.DisabledReason.MANUAL
+        if endpoint.enabled:
+            endpoint.failing_since = None  # a fresh start after someone fixed the receiver
+
+
+@transaction.atomic
+def endpoint_create(*, actor: User, data: dict) -> tuple[Endpoint, str]:
+    """A new endpoint and its first secret; the secret is returned to be shown once."""
+    _ensure_admin(actor)
+    endpoint = Endpoint(created_by=actor)
+    _apply(endpoint, data)
+    _clean(endpoint)
+    endpoint.save()
+    secret = secret_generate()
+    EndpointSecret.objects.create(endpoint=endpoint, encrypted=secret_encrypt(secret))
+    return endpoint, secret
+
+
+@transaction.atomic
+def endpoint_update(*, endpoint: Endpoint, actor: User, data: dict) -> Endpoint:
+    _ensure_admin(actor)
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    _apply(endpoint, data)
+    _clean(endpoint)
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: Endpoint, actor: User) -> None:
+    _ensure_admin(actor)
+    endpoint.delete()
+
+
+@transaction.atomic
+def endpoint_secret_rotate(
+    *, endpoint: Endpoint, actor: User, overlap: timedelta = ROTATION_OVERLAP
+) -> str:
+    """A new secret; the live ones keep signing for `overlap`, then stop."""
+    _ensure_admin(actor)
+    now = timezone.now()
+    EndpointSecret.objects.filter(endpoint=endpoint).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now + overlap)
+    ).update(expires_at=now + overlap)
+    secret = secret_generate()
+    EndpointSecret.objects.create(endpoint=endpoint, encrypted=secret_encrypt(secret))
+    return secret
+
+
+def endpoint_secret_reveal(*, endpoint: Endpoint, actor: User) -> str:
+    """The current secret, for an admin who asks explicitly (never shown otherwise)."""
+    _ensure_admin(actor)
+    return secret_decrypt(endpoint.secrets.filter(expires_at__isnull=True).latest("id").encrypted)
+
+
+def _live_secrets(endpoint: Endpoint) -> list[str]:
+    now = timezone.now()
+    rows = EndpointSecret.objects.filter(endpoint=endpoint).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    return [secret_decrypt(row.encrypted) for row in rows]
+
+
+def _endpoint_disable(*, endpoint: Endpoint, reason: str) -> None:
+    from crm_core.services.notifications import notify
+
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        enabled=False, disabled_reason=reason, updated_at=timezone.now()
+    )
+    recipients = [endpoint.created_by] if endpoint.created_by_id else []
+    if not recipients or not recipients[0].is_active:
+        recipients = list(User.objects.filter(role=Role.ADMIN, is_active=True))
+    why = Endpoint.DisabledReason(reason).label
+    for user in recipients:
+        notify(
+            user=user,
+            kind="webhook_disabled",
+            title=_("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url[:150]},
+            body=str(why),
+            dedupe_key=f"webhook-disabled:{endpoint.pk}:{timezone.now():%Y%m%d%H%M%S}:{user.pk}",
+        )
+
+
+def endpoints_disable_failing() -> int:
+    """Disable endpoints failing for WEBHOOKS_FAILING_DISABLE_DAYS, notifying owners."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOKS_FAILING_DISABLE_DAYS)
+    disabled = 0
+    for endpoint in Endpoint.objects.filter(enabled=True, failing_since__lte=cutoff):
+        with transaction.atomic():
+            _endpoint_disable(endpoint=endpoint, reason=Endpoint.DisabledReason.FAILING)
+        disabled += 1
+    return disabled
+
+
+# --- fan-out -----------------------------------------------------------------------------
+
+
+def deliveries_fan_out(event) -> list[int]:
+    """Outbox handler ("*"): one Delivery per enabled endpoint subscribed to the event,
+    queued after commit. Idempotent (one delivery per endpoint and event id)."""
+    if event.event_type in event_types.INTERNAL:
+        return []
+    endpoints = [
+        e for e in Endpoint.objects.filter(enabled=True) if e.subscribes_to(event.event_type)
+    ]
+    if not endpoints:
+        return []
+    body = payload_capped(
+        webhook_payload(
+            event_type=event.event_type, occurred_at=event.created_at, data=event.payload
+        )
+    )
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                endpoint=endpoint,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                body=body,
+                next_attempt_at=now,
+            )
+            for endpoint in endpoints
+        ],
+        ignore_conflicts=True,
+    )
+    ids = list(
+        Delivery.objects.filter(event_id=event.event_id, attempts=0).values_list("id", flat=True)
+    )
+    _queue_after_commit(ids)
+    return ids
+
+
+def _queue_after_commit(ids: list[int], trigger: str = Attempt.Trigger.AUTOMATIC) -> None:
+    schema_name = connection.schema_name
+
+    def send():
+        from .tasks import webhook_deliver_task
+
+        for delivery_id in ids:
+            try:
+                webhook_deliver_task.apply_async(
+                    (delivery_id, trigger), retry=False, headers={"_schema_name": schema_name}
+                )
+            except Exception:  # noqa: BLE001 - the sweep picks the delivery up
+                return
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def delivery_replay(*, delivery: Delivery, actor: User) -> Delivery:
+    """Send a delivery again now (same webhook-id, so the receiver can deduplicate)."""
+    _ensure_admin(actor)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_until=None
+    )
+    _queue_after_commit([delivery.pk], Attempt.Trigger.REPLAY)
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def endpoint_send_test(*, endpoint: Endpoint, actor: User) -> Delivery:
+    """A `webhook.test` delivery to this endpoint, sent by a worker at once."""
+    _ensure_admin(actor)
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event_id=uuid.uuid4(),
+        event_type=event_types.WEBHOOK_TEST,
+        body=webhook_payload(
+            event_type=event_types.WEBHOOK_TEST,
+            occurred_at=now,
+            data={"endpoint_id": endpoint.pk, "sent_by": actor.email},
+        ),
+        next_attempt_at=now,
+    )
+    _queue_after_commit([delivery.pk], Attempt.Trigger.TEST)
+    return delivery
+
+
+# --- one attempt -------------------------------------------------------------------------
+
+
+def _claim(delivery_id: int) -> bool:
+    """Take the delivery for this worker if it is pending, due and not held elsewhere."""
+    now = timezone.now()
+    return bool(
+        Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS))
+    )
+
+
+def delivery_attempt(
+    *, delivery_id: int, trigger: str = Attempt.Trigger.AUTOMATIC
+) -> Delivery | None:
+    """POST the delivery once and record the attempt; None if it was not ours to send.
+
+    No transaction is held during the request (up to 15 s): the lease keeps other
+    workers off, and the outcome is written in one short transaction afterwards.
+    """
+    if not _claim(delivery_id):
+        return None
+    delivery = Delivery.objects.select_related("endpoint", "endpoint__created_by").get(
+        pk=delivery_id
+    )
+    endpoint = delivery.endpoint
+    started_at = timezone.now()
+    if not endpoint.enabled:
+        result = PostResult(None, 0, error="endpoint disabled")
+    else:
+        body = orjson.dumps(delivery.body)
+        headers = signed_headers(
+            secrets=_live_secrets(endpoint),
+            msg_id=str(delivery.event_id),
+            timestamp=int(time.time()),
+            body=body,
+        )
+        result = webhook_post(url=endpoint.url, body=body, headers=headers)
+    _record_outcome(delivery=delivery, result=result, trigger=trigger, started_at=started_at)
+    return delivery
+
+
+@transaction.atomic
+def _record_outcome(*, delivery: Delivery, result: PostResult, trigger: str, started_at) -> None:
+    endpoint = delivery.endpoint
+    now = timezone.now()
+    delivery.attempts += 1
+    Attempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        trigger=trigger,
+        started_at=started_at,
+        latency_ms=result.latency_ms,
+        status_code=result.status_code,
+        succeeded=result.succeeded,
+        error=result.error[:500],
+        response_body=result.response_body,
+    )
+    delivery.last_status_code = result.status_code
+    delivery.last_error = result.error[:500]
+    delivery.lease_until = None
+    if result.succeeded:
+        delivery.status = Delivery.Status.SUCCEEDED
+        delivery.completed_at = now
+        if endpoint.failing_since:
+            Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+    else:
+        gone = result.status_code == 410
+        final = (
+            gone
+            or not endpoint.enabled
+            or trigger != Attempt.Trigger.AUTOMATIC  # a person watches replays and tests
+            or delivery.attempts >= MAX_ATTEMPTS
+        )
+        if final:
+            delivery.status = Delivery.Status.FAILED
+            delivery.completed_at = now
+        else:
+            delivery.next_attempt_at = now + timedelta(
+                seconds=retry_delay(
+                    attempts=delivery.attempts,
+                    retry_after=result.retry_after,
+                    scale=settings.WEBHOOKS_RETRY_SCALE,
+                )
+            )
+        if endpoint.enabled:
+            if gone:
+                _endpoint_disable(endpoint=endpoint, reason=Endpoint.DisabledReason.GONE)
+            else:
+                _note_failure(endpoint=endpoint, now=now)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "lease_until",
+            "status",
+            "completed_at",
+            "next_attempt_at",
+        ]
+    )
+
+
+def _note_failure(*, endpoint: Endpoint, now) -> None:
+    """Start the failing clock; past WEBHOOKS_FAILING_DISABLE_DAYS the endpoint is off."""
+    Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    since = endpoint.failing_since or now
+    if now - since >= timedelta(days=settings.WEBHOOKS_FAILING_DISABLE_DAYS):
+        _endpoint_disable(endpoint=endpoint, reason=Endpoint.DisabledReason.FAILING)
+
+
+def deliveries_due(*, limit: int = 500) -> list[int]:
+    """Pending deliveries whose time has come and that no worker holds."""
+    now = timezone.now()
+    return list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
