@@ -145,6 +145,15 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
         crm.FieldChange.objects.create(
             record_type="customer", record_id=customer.pk, field="owner", changed_at=timezone.now()
         )
+        _make_webhook_rows(index)
+
+
+def _make_webhook_rows(index: int) -> None:
+    """A webhook endpoint (disabled: it must not receive the tests' events) and a delivery."""
+    from webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(url=f"https://example.com/hook-{index}", enabled=False)
+    Delivery.objects.create(endpoint=endpoint, event_type="customer.created", body={})
 
 
 @pytest.fixture(scope="session")

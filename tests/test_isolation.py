@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context, tenant_context
 from accounts.models import ApiToken, Invitation, Team, User
 from crm_core import models as crm
 from tests.conftest import client_for, signed_in
+from webhooks import models as webhook_models
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +159,10 @@ ID_MODELS = {
     "imports": crm.ImportJob,
     "assignment-rules": crm.AssignmentRule,
     "regions": crm.Region,
+    "webhooks": webhook_models.Endpoint,
+    "webhook-endpoints": webhook_models.Endpoint,
+    "deliveries": webhook_models.Delivery,
+    "webhook-deliveries": webhook_models.Delivery,
 }
 
 

@@ -234,7 +234,7 @@ def test_a_company_endpoints_receive_only_its_events(world, receiver):
         [delivery] = _event_and_deliveries(world.a, name="Only A")
         services.delivery_attempt(delivery_id=delivery.pk)
     with tenant_context(world.b.tenant):
-        assert not Delivery.objects.exists()
+        assert not Delivery.objects.filter(endpoint=b_endpoint).exists()
         assert services.delivery_attempt(delivery_id=delivery.pk) is None
     assert [r.path for r in receiver.received] == ["/hook?a"]
     assert orjson.loads(receiver.received[0].body)["data"]["name"] == "Only A"
