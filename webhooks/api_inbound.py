@@ -61,8 +61,11 @@ RECORD_TYPES = {
 }
 
 
+RECORD_TYPE_CHOICES = [(kind, kind) for kind in sorted(RECORD_TYPES)]
+
+
 class InboundInput(StrictInput):
-    type = serializers.ChoiceField(choices=sorted(RECORD_TYPES))
+    type = serializers.ChoiceField(choices=RECORD_TYPE_CHOICES)
     id = serializers.IntegerField(required=False, help_text="Given: update this record.")
     data = serializers.DictField(help_text="The fields, as in the record type's own API.")
 

@@ -35,6 +35,8 @@ SPECTACULAR_SETTINGS = {
         "ImportEntityEnum": "crm_core.models.ImportJob.Entity",
         "ImportStatusEnum": "crm_core.models.ImportJob.Status",
         "LeadStatusEnum": "crm_core.models.Lead.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "InboundRecordTypeEnum": "webhooks.api_inbound.RECORD_TYPE_CHOICES",
     },
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
