@@ -37,6 +37,7 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "crm_core.models.Lead.Status",
         "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "InboundRecordTypeEnum": "webhooks.api_inbound.RECORD_TYPE_CHOICES",
+        "DuplicateRecordTypeEnum": "crm_core.api.duplicates.TYPES",
     },
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
