@@ -27,9 +27,7 @@ def _owner(company):
 
 
 def _endpoint(company, url, **data):
-    endpoint, secret = services.endpoint_create(
-        actor=_owner(company), data={"url": url, **data}
-    )
+    endpoint, secret = services.endpoint_create(actor=_owner(company), data={"url": url, **data})
     return endpoint, secret
 
 
