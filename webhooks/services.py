@@ -34,8 +34,8 @@ RETRY_BASE_SECONDS = 30
 RETRY_FACTOR = 3
 RETRY_JITTER = 0.25
 RETRY_AFTER_MAX_SECONDS = 24 * 3600
-LEASE_SECONDS = 60  # > the 15 s request; a crashed worker's delivery is free again after it
 ROTATION_OVERLAP = timedelta(hours=24)
+DELIVERY_BATCH = 20  # deliveries of one endpoint attempted in one transaction
 
 
 def retry_delay(*, attempts: int, retry_after: float | None = None, scale: float = 1.0) -> float:
@@ -130,6 +130,7 @@ def endpoint_secret_rotate(
     ).update(expires_at=now + overlap)
     secret = secret_generate()
     EndpointSecret.objects.create(endpoint=endpoint, encrypted=secret_encrypt(secret))
+    Endpoint.objects.filter(pk=endpoint.pk).update(updated_at=now)  # drops cached secrets
     return secret
 
 
@@ -139,12 +140,25 @@ def endpoint_secret_reveal(*, endpoint: Endpoint, actor: User) -> str:
     return secret_decrypt(endpoint.secrets.filter(expires_at__isnull=True).latest("id").encrypted)
 
 
+# Decrypted secrets per (schema, endpoint, endpoint.updated_at): every change to an
+# endpoint or its secrets moves updated_at, so a stale entry is never looked up again.
+_secrets_cache: dict[tuple, list[tuple[str, object]]] = {}
+_SECRETS_CACHE_SIZE = 2000
+
+
 def _live_secrets(endpoint: Endpoint) -> list[str]:
+    key = (connection.schema_name, endpoint.pk, endpoint.updated_at)
+    secrets = _secrets_cache.get(key)
     now = timezone.now()
-    rows = EndpointSecret.objects.filter(endpoint=endpoint).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
-    return [secret_decrypt(row.encrypted) for row in rows]
+    if secrets is None:
+        rows = EndpointSecret.objects.filter(endpoint=endpoint).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+        secrets = [(secret_decrypt(row.encrypted), row.expires_at) for row in rows]
+        if len(_secrets_cache) >= _SECRETS_CACHE_SIZE:
+            _secrets_cache.clear()
+        _secrets_cache[key] = secrets
+    return [secret for secret, expires_at in secrets if expires_at is None or expires_at > now]
 
 
 def _endpoint_disable(*, endpoint: Endpoint, reason: str) -> None:
@@ -239,7 +253,7 @@ def delivery_replay(*, delivery: Delivery, actor: User) -> Delivery:
     """Send a delivery again now (same webhook-id, so the receiver can deduplicate)."""
     _ensure_admin(actor)
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_until=None
+        status=Delivery.Status.PENDING, next_attempt_at=timezone.now()
     )
     _queue_after_commit([delivery.pk], Attempt.Trigger.REPLAY)
     delivery.refresh_from_db()
@@ -269,72 +283,87 @@ def endpoint_send_test(*, endpoint: Endpoint, actor: User) -> Delivery:
 # --- one attempt -------------------------------------------------------------------------
 
 
-def _claim(delivery_id: int) -> bool:
-    """Take the delivery for this worker if it is pending, due and not held elsewhere."""
-    now = timezone.now()
-    return bool(
-        Delivery.objects.filter(
-            pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS))
-    )
+def _asynchronous_commit() -> None:
+    """Commit without waiting for the WAL flush (this transaction only). A crash may then
+    forget the last fraction of a second of attempts; the cost is a delivery sent once
+    more, which receivers deduplicate by webhook-id. Waiting costs milliseconds each."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def delivery_attempt(
     *, delivery_id: int, trigger: str = Attempt.Trigger.AUTOMATIC
 ) -> Delivery | None:
-    """POST the delivery once and record the attempt; None if it was not ours to send.
+    """POST one delivery once and record the attempt; None if it was not ours to send."""
+    sent = deliveries_attempt(delivery_ids=[delivery_id], trigger=trigger)
+    return sent[0] if sent else None
 
-    No transaction is held during the request (up to 15 s): the lease keeps other
-    workers off, and the outcome is written in one short transaction afterwards.
+
+def deliveries_attempt(
+    *, delivery_ids: list[int], trigger: str = Attempt.Trigger.AUTOMATIC
+) -> list[Delivery]:
+    """POST each due, pending delivery among `delivery_ids` once; record the attempts.
+
+    The rows stay locked (FOR UPDATE SKIP LOCKED) during the requests (15 s at most each):
+    another worker skips them, and a worker that dies mid-request releases them with its
+    connection, so they are sent again later (at least once, never lost). The outcomes
+    are written together: one INSERT of attempts, one UPDATE of deliveries.
     """
-    if not _claim(delivery_id):
-        return None
-    delivery = Delivery.objects.select_related("endpoint", "endpoint__created_by").get(
-        pk=delivery_id
-    )
-    endpoint = delivery.endpoint
-    started_at = timezone.now()
-    if not endpoint.enabled:
-        result = PostResult(None, 0, error="endpoint disabled")
-    else:
-        body = orjson.dumps(delivery.body)
-        headers = signed_headers(
-            secrets=_live_secrets(endpoint),
-            msg_id=str(delivery.event_id),
-            timestamp=int(time.time()),
-            body=body,
+    with transaction.atomic():
+        _asynchronous_commit()
+        deliveries = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint")
+            .filter(
+                pk__in=delivery_ids,
+                status=Delivery.Status.PENDING,
+                next_attempt_at__lte=timezone.now(),
+            )
+            .order_by("id")
         )
-        result = webhook_post(url=endpoint.url, body=body, headers=headers)
-    _record_outcome(delivery=delivery, result=result, trigger=trigger, started_at=started_at)
-    return delivery
+        disabled: set[int] = set()  # endpoints switched off by an earlier delivery here
+        attempts = []
+        for delivery in deliveries:
+            endpoint = delivery.endpoint
+            started_at = timezone.now()
+            if not endpoint.enabled or endpoint.pk in disabled:
+                endpoint.enabled = False
+                result = PostResult(None, 0, error="endpoint disabled")
+            else:
+                body = orjson.dumps(delivery.body)
+                headers = signed_headers(
+                    secrets=_live_secrets(endpoint),
+                    msg_id=str(delivery.event_id),
+                    timestamp=int(time.time()),
+                    body=body,
+                )
+                result = webhook_post(url=endpoint.url, body=body, headers=headers)
+            attempts.append(_apply_outcome(delivery, result, trigger, started_at))
+            if not endpoint.enabled:
+                disabled.add(endpoint.pk)
+        Attempt.objects.bulk_create(attempts)
+        Delivery.objects.bulk_update(
+            deliveries,
+            ["attempts", "last_status_code", "last_error", "status", "completed_at"]
+            + ["next_attempt_at"],
+        )
+    return deliveries
 
 
-@transaction.atomic
-def _record_outcome(*, delivery: Delivery, result: PostResult, trigger: str, started_at) -> None:
+def _apply_outcome(delivery: Delivery, result: PostResult, trigger: str, started_at) -> Attempt:
+    """Set the delivery's new state (saved by the caller), apply the endpoint's rules
+    (410 disables, failing too long disables) and return the unsaved attempt row."""
     endpoint = delivery.endpoint
     now = timezone.now()
     delivery.attempts += 1
-    Attempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        trigger=trigger,
-        started_at=started_at,
-        latency_ms=result.latency_ms,
-        status_code=result.status_code,
-        succeeded=result.succeeded,
-        error=result.error[:500],
-        response_body=result.response_body,
-    )
     delivery.last_status_code = result.status_code
     delivery.last_error = result.error[:500]
-    delivery.lease_until = None
     if result.succeeded:
         delivery.status = Delivery.Status.SUCCEEDED
         delivery.completed_at = now
         if endpoint.failing_since:
             Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+            endpoint.failing_since = None
     else:
         gone = result.status_code == 410
         final = (
@@ -357,35 +386,55 @@ def _record_outcome(*, delivery: Delivery, result: PostResult, trigger: str, sta
         if endpoint.enabled:
             if gone:
                 _endpoint_disable(endpoint=endpoint, reason=Endpoint.DisabledReason.GONE)
+                endpoint.enabled = False
             else:
                 _note_failure(endpoint=endpoint, now=now)
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "last_status_code",
-            "last_error",
-            "lease_until",
-            "status",
-            "completed_at",
-            "next_attempt_at",
-        ]
+    return Attempt(
+        delivery=delivery,
+        number=delivery.attempts,
+        trigger=trigger,
+        started_at=started_at,
+        latency_ms=result.latency_ms,
+        status_code=result.status_code,
+        succeeded=result.succeeded,
+        error=result.error[:500],
+        response_body=result.response_body,
     )
 
 
 def _note_failure(*, endpoint: Endpoint, now) -> None:
     """Start the failing clock; past WEBHOOKS_FAILING_DISABLE_DAYS the endpoint is off."""
-    Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
-    since = endpoint.failing_since or now
-    if now - since >= timedelta(days=settings.WEBHOOKS_FAILING_DISABLE_DAYS):
+    if endpoint.failing_since is None:
+        Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+            failing_since=now
+        )
+        endpoint.failing_since = now
+    if now - endpoint.failing_since >= timedelta(days=settings.WEBHOOKS_FAILING_DISABLE_DAYS):
         _endpoint_disable(endpoint=endpoint, reason=Endpoint.DisabledReason.FAILING)
+        endpoint.enabled = False
 
 
 def deliveries_due(*, limit: int = 500) -> list[int]:
-    """Pending deliveries whose time has come and that no worker holds."""
-    now = timezone.now()
+    """Pending deliveries whose time has come (a worker holding one skips it)."""
+    return [pk for _endpoint_id, pk in _due_rows(limit)]
+
+
+def deliveries_due_batches(*, limit: int = 500) -> list[list[int]]:
+    """Due deliveries grouped by endpoint, in batches of DELIVERY_BATCH: a slow receiver
+    delays only its own batch."""
+    by_endpoint: dict[int, list[int]] = {}
+    for endpoint_id, pk in _due_rows(limit):
+        by_endpoint.setdefault(endpoint_id, []).append(pk)
+    return [
+        ids[i : i + DELIVERY_BATCH]
+        for ids in by_endpoint.values()
+        for i in range(0, len(ids), DELIVERY_BATCH)
+    ]
+
+
+def _due_rows(limit: int) -> list[tuple[int, int]]:
     return list(
-        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
+        .values_list("endpoint_id", "id")[:limit]
     )

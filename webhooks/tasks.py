@@ -13,24 +13,32 @@ from .models import Attempt, Delivery
 COUNTDOWN_MAX_SECONDS = 600
 
 
-@tenant_task(name="webhooks.deliver", time_limit=60, soft_time_limit=45)
-def webhook_deliver_task(delivery_id: int, trigger: str = Attempt.Trigger.AUTOMATIC) -> str:
-    delivery = services.delivery_attempt(delivery_id=delivery_id, trigger=trigger)
-    if delivery is None:
-        return "skipped"
-    if delivery.status == Delivery.Status.PENDING:
-        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        if wait <= COUNTDOWN_MAX_SECONDS:
-            webhook_deliver_task.apply_async((delivery_id,), countdown=max(0.0, wait))
-    return delivery.status
+BATCH = services.DELIVERY_BATCH
+
+
+@tenant_task(name="webhooks.deliver", time_limit=BATCH * 16 + 30)
+def webhook_deliver_task(
+    delivery_ids: list[int] | int, trigger: str = Attempt.Trigger.AUTOMATIC
+) -> int:
+    """Attempt the deliveries (one endpoint's, or a single one); queue their next retry."""
+    ids = [delivery_ids] if isinstance(delivery_ids, int) else delivery_ids
+    sent = services.deliveries_attempt(delivery_ids=ids, trigger=trigger)
+    now = timezone.now()
+    for delivery in sent:
+        if delivery.status == Delivery.Status.PENDING:
+            wait = (delivery.next_attempt_at - now).total_seconds()
+            if wait <= COUNTDOWN_MAX_SECONDS:
+                webhook_deliver_task.apply_async(([delivery.pk],), countdown=max(0.0, wait))
+    return len(sent)
 
 
 @tenant_task(name="webhooks.deliver_due", time_limit=120)
 def webhook_deliver_due_task() -> int:
     """Beat, every WEBHOOKS_SWEEP_SECONDS in each company: queue due retries (and any
-    delivery whose wake-up was lost), and switch off endpoints failing for too long."""
-    ids = services.deliveries_due()
-    for delivery_id in ids:
-        webhook_deliver_task.delay(delivery_id)
+    delivery whose wake-up was lost) in batches per endpoint, and switch off endpoints
+    failing for too long."""
+    batches = services.deliveries_due_batches()
+    for ids in batches:
+        webhook_deliver_task.delay(ids)
     services.endpoints_disable_failing()
-    return len(ids)
+    return sum(len(ids) for ids in batches)

@@ -3,6 +3,7 @@ gets and answers from a script (status, headers, body, delay), for tests and ben
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Receiver:
         self.default = Reply()
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -42,6 +44,18 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                # One small response in two writes would wait for a delayed ACK (40 ms).
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with receiver.lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self):
+                with receiver.lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self):  # noqa: N802 - http.server's name
                 length = int(self.headers.get("content-length") or 0)
@@ -71,10 +85,18 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        """Down for real: the listener and every kept-alive connection are closed."""
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
         deadline = time.monotonic() + timeout
