@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -24,10 +25,55 @@ from .guard import BlockedDestination, address_check, url_check
 USER_AGENT = "CRM-Webhooks/1.0"
 
 
+# The monotonic time by which the current request must be over. httpx's timeouts are per
+# operation (a receiver answering one byte every 14 s would never time out); every socket
+# operation below is cut to what is left of the request's 15 s instead.
+_deadline: ContextVar[float | None] = ContextVar("webhook_deadline", default=None)
+
+
+def _time_left(timeout: float | None, error: type[Exception]) -> float | None:
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the webhook's total time limit passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads and writes end by the current request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes, timeout=None):
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer, timeout=None):
+        return self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self):
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        timeout = _time_left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info):
+        return self._stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the guard allowed, resolving each host once."""
+    """Connects only to addresses the guard allowed, resolving each host once; the
+    connections it makes keep to the current request's deadline."""
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return DeadlineStream(
+            self._connect_checked(host, port, timeout, local_address, socket_options)
+        )
+
+    def _connect_checked(self, host, port, timeout, local_address, socket_options):
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
@@ -92,6 +138,7 @@ def webhook_post(*, url: str, body: bytes, headers: dict) -> PostResult:
     started = time.monotonic()
     total = settings.WEBHOOKS_TOTAL_TIMEOUT
     deadline = started + total
+    token = _deadline.set(deadline)
 
     def elapsed_ms() -> int:
         return int((time.monotonic() - started) * 1000)
@@ -129,3 +176,5 @@ def webhook_post(*, url: str, body: bytes, headers: dict) -> PostResult:
         return PostResult(None, elapsed_ms(), error=f"timeout: {type(exc).__name__}")
     except httpx.HTTPError as exc:
         return PostResult(None, elapsed_ms(), error=f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        _deadline.reset(token)

@@ -1,5 +1,9 @@
 """The SSRF guard: the corpus of forbidden destinations, checked at save and at connect."""
 
+import socket
+import threading
+import time
+
 import pytest
 from django.test import override_settings
 
@@ -92,3 +96,35 @@ def test_loopback_is_allowed_only_by_the_test_setting(receiver):
     with override_settings(WEBHOOKS_ALLOW_LOOPBACK=False):
         assert webhook_post(url=receiver.url, body=b"{}", headers={}).status_code is None
     assert len(receiver.received) == 1
+
+
+def test_the_total_time_limit_holds_against_a_slow_drip():
+    """A receiver answering one byte at a time never trips a per-read timeout; the
+    request's total limit still ends it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def drip():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100:
+                conn.sendall(bytes([byte]))
+                time.sleep(0.05)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        with override_settings(WEBHOOKS_TOTAL_TIMEOUT=1.0):
+            started = time.monotonic()
+            result = webhook_post(url=f"http://127.0.0.1:{port}/", body=b"{}", headers={})
+            elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert result.status_code is None and result.error.startswith("timeout")
+    assert elapsed < 2.0
