@@ -4,6 +4,7 @@ deliveries, one delivery attempt with its retry policy, replay and test events."
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -225,28 +226,51 @@ def deliveries_fan_out(event) -> list[int]:
         ],
         ignore_conflicts=True,
     )
-    ids = list(
-        Delivery.objects.filter(event_id=event.event_id, attempts=0).values_list("id", flat=True)
+    rows = list(
+        Delivery.objects.filter(event_id=event.event_id, attempts=0).values_list(
+            "endpoint_id", "id"
+        )
     )
-    _queue_after_commit(ids)
-    return ids
+    _queue_after_commit(rows)
+    return [pk for _endpoint_id, pk in rows]
 
 
-def _queue_after_commit(ids: list[int], trigger: str = Attempt.Trigger.AUTOMATIC) -> None:
+# Deliveries created in this thread's transaction, sent as tasks when it commits: the
+# outbox dispatches up to 100 events in one transaction, and one endpoint's deliveries
+# then travel together (one task, one transaction per DELIVERY_BATCH). Entries left by
+# a rolled-back transaction are sent with the next commit and skipped by the task (no
+# such pending delivery).
+_pending = threading.local()
+
+
+def _queue_after_commit(
+    rows: list[tuple[int, int]], trigger: str = Attempt.Trigger.AUTOMATIC
+) -> None:
+    """Queue `webhooks.deliver` for (endpoint id, delivery id) rows after commit."""
+    if not hasattr(_pending, "rows"):
+        _pending.rows = []
     schema_name = connection.schema_name
+    _pending.rows.extend((schema_name, trigger, endpoint_id, pk) for endpoint_id, pk in rows)
+    transaction.on_commit(_send_pending)
 
-    def send():
-        from .tasks import webhook_deliver_task
 
-        for delivery_id in ids:
+def _send_pending() -> None:
+    from .tasks import webhook_deliver_task
+
+    rows, _pending.rows = getattr(_pending, "rows", []), []
+    groups: dict[tuple[str, str, int], list[int]] = {}
+    for schema_name, trigger, endpoint_id, pk in rows:
+        groups.setdefault((schema_name, trigger, endpoint_id), []).append(pk)
+    for (schema_name, trigger, _endpoint_id), ids in groups.items():
+        for start in range(0, len(ids), DELIVERY_BATCH):
             try:
                 webhook_deliver_task.apply_async(
-                    (delivery_id, trigger), retry=False, headers={"_schema_name": schema_name}
+                    (ids[start : start + DELIVERY_BATCH], trigger),
+                    retry=False,
+                    headers={"_schema_name": schema_name},
                 )
-            except Exception:  # noqa: BLE001 - the sweep picks the delivery up
+            except Exception:  # noqa: BLE001 - the broker is down: the sweep sends them
                 return
-
-    transaction.on_commit(send)
 
 
 @transaction.atomic
@@ -256,7 +280,7 @@ def delivery_replay(*, delivery: Delivery, actor: User) -> Delivery:
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.PENDING, next_attempt_at=timezone.now()
     )
-    _queue_after_commit([delivery.pk], Attempt.Trigger.REPLAY)
+    _queue_after_commit([(delivery.endpoint_id, delivery.pk)], Attempt.Trigger.REPLAY)
     delivery.refresh_from_db()
     return delivery
 
@@ -277,7 +301,7 @@ def endpoint_send_test(*, endpoint: Endpoint, actor: User) -> Delivery:
         ),
         next_attempt_at=now,
     )
-    _queue_after_commit([delivery.pk], Attempt.Trigger.TEST)
+    _queue_after_commit([(endpoint.pk, delivery.pk)], Attempt.Trigger.TEST)
     return delivery
 
 
