@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg import sql
 
 from accounts.models import User
 from accounts.roles import Perm, Role, has_perm
@@ -373,13 +374,49 @@ def deliveries_attempt(
             attempts.append(_apply_outcome(delivery, result, trigger, started_at))
             if not endpoint.enabled:
                 disabled.add(endpoint.pk)
-        if len(deliveries) == 1:  # cheaper statements than the bulk forms
-            attempts[0].save()
-            deliveries[0].save(update_fields=_OUTCOME_FIELDS)
+        if len(deliveries) == 1:
+            _save_outcome(deliveries[0], attempts[0])
         elif deliveries:
             Attempt.objects.bulk_create(attempts)
             Delivery.objects.bulk_update(deliveries, _OUTCOME_FIELDS)
     return deliveries
+
+
+_ATTEMPT_FIELDS = [
+    "delivery_id",
+    "number",
+    "trigger",
+    "started_at",
+    "latency_ms",
+    "status_code",
+    "succeeded",
+    "error",
+    "response_body",
+]
+# One round trip for the common case of a single delivery: the attempt row and the
+# delivery's new state in one statement (identifiers from the models, values as params).
+_OUTCOME_SQL = sql.SQL(
+    "WITH attempt AS (INSERT INTO {attempt} ({attempt_columns}) VALUES ({attempt_values})) "
+    "UPDATE {delivery} SET {assignments} WHERE id = %s"
+).format(
+    attempt=sql.Identifier(Attempt._meta.db_table),
+    attempt_columns=sql.SQL(", ").join(map(sql.Identifier, _ATTEMPT_FIELDS)),
+    attempt_values=sql.SQL(", ").join(sql.Placeholder() * len(_ATTEMPT_FIELDS)),
+    delivery=sql.Identifier(Delivery._meta.db_table),
+    assignments=sql.SQL(", ").join(
+        sql.SQL("{} = %s").format(sql.Identifier(field)) for field in _OUTCOME_FIELDS
+    ),
+)
+
+
+def _save_outcome(delivery: Delivery, attempt: Attempt) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OUTCOME_SQL.as_string(cursor.connection),
+            [getattr(attempt, field) for field in _ATTEMPT_FIELDS]
+            + [getattr(delivery, field) for field in _OUTCOME_FIELDS]
+            + [delivery.pk],
+        )
 
 
 def _apply_outcome(delivery: Delivery, result: PostResult, trigger: str, started_at) -> Attempt:
