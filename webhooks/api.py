@@ -17,6 +17,12 @@ from .models import Attempt, Delivery, Endpoint
 _ADMIN = [api_permission(Perm.MANAGE_WEBHOOKS)]
 
 
+def _no_store(response: Response) -> Response:
+    """Responses carrying a signing secret must not be kept by any cache."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class EndpointInput(StrictInput):
     url = serializers.CharField(max_length=2000)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -119,7 +125,7 @@ class EndpointListApi(APIView):
         data.is_valid(raise_exception=True)
         endpoint, secret = services.endpoint_create(actor=request.user, data=data.validated_data)
         output = {**EndpointOutput(endpoint).data, "secret": secret}
-        return Response(output, status=status.HTTP_201_CREATED)
+        return _no_store(Response(output, status=status.HTTP_201_CREATED))
 
 
 class EndpointDetailApi(APIView):
@@ -154,7 +160,7 @@ class EndpointRotateSecretApi(APIView):
     def post(self, request, pk):
         endpoint = selectors.endpoint_get(pk=pk)
         secret = services.endpoint_secret_rotate(endpoint=endpoint, actor=request.user)
-        return Response({"secret": secret})
+        return _no_store(Response({"secret": secret}))
 
 
 class EndpointRevealSecretApi(APIView):
@@ -165,9 +171,8 @@ class EndpointRevealSecretApi(APIView):
     @extend_schema(request=None, responses=SecretOutput)
     def post(self, request, pk):
         endpoint = selectors.endpoint_get(pk=pk)
-        return Response(
-            {"secret": services.endpoint_secret_reveal(endpoint=endpoint, actor=request.user)}
-        )
+        secret = services.endpoint_secret_reveal(endpoint=endpoint, actor=request.user)
+        return _no_store(Response({"secret": secret}))
 
 
 class EndpointTestApi(APIView):

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import page_permission
@@ -59,7 +60,8 @@ class DeliveryFilterForm(forms.Form):
 
 
 def _admin(view):
-    return login_required(page_permission(Perm.MANAGE_WEBHOOKS)(view))
+    # never_cache: some of these pages show a signing secret.
+    return never_cache(login_required(page_permission(Perm.MANAGE_WEBHOOKS)(view)))
 
 
 @_admin

@@ -33,8 +33,9 @@ def test_endpoint_crud_shows_the_secret_only_once(world):
         content_type="application/json",
     ).json()
     assert patched["enabled"] is False and patched["disabled_reason"] == "manual"
-    revealed = client.post(f"/api/v1/webhook-endpoints/{body['id']}/reveal-secret/").json()
-    assert revealed["secret"] == body["secret"]
+    revealed = client.post(f"/api/v1/webhook-endpoints/{body['id']}/reveal-secret/")
+    assert revealed.json()["secret"] == body["secret"]
+    assert revealed["Cache-Control"] == "no-store" and created["Cache-Control"] == "no-store"
     rotated = client.post(f"/api/v1/webhook-endpoints/{body['id']}/rotate-secret/").json()
     assert rotated["secret"] != body["secret"]
     assert client.delete(f"/api/v1/webhook-endpoints/{body['id']}/").status_code == 204
