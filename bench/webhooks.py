@@ -121,6 +121,16 @@ def run(sizes: Sizes, progress) -> Section:
             for pk, body in Delivery.objects.filter(pk__in=ids).values_list("pk", "body")
         }
 
+        round_trips = []
+        with connection.cursor() as cursor:
+            for _ in range(500):
+                start = perf_counter_ns()
+                cursor.execute("SELECT 1")
+                round_trips.append(perf_counter_ns() - start)
+        # For reading the figures: a delivery makes 4 round trips (BEGIN, locking SELECT,
+        # attempt + new state in one statement, COMMIT) besides its POST.
+        round_trip = Series("db_round_trip", "database round trip (SELECT 1)", "ms", round_trips)
+
         progress(f"plain POST loop: {len(ids)} posts, {sizes.workers} threads (reference)")
         client = httpx.Client()
         plain_ns, plain_wall = _in_threads(
@@ -211,7 +221,7 @@ def run(sizes: Sizes, progress) -> Section:
     plain = Series(
         "plain_post", "plain POST, same bodies (reference)", unit="ms", samples_ns=plain_ns
     )
-    section.series = [latency, product, batch, plain]
+    section.series = [latency, product, batch, plain, round_trip]
     product_rate = len(ids) / (product_wall / 1e9)
     batch_rate = len(batch_ids) / (batch_wall / 1e9)
     plain_rate = len(ids) / (plain_wall / 1e9)
