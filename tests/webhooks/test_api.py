@@ -154,3 +154,30 @@ def test_inbound_update_and_errors(world):
         401,
         403,
     )
+
+
+def test_inbound_leads_and_deals_through_their_services(world):
+    from crm_core.models import Deal, Lead
+
+    client = client_for(world.a, world.a.owner_token)
+    lead = _inbound(client, "l-1", {"type": "lead", "data": {"name": "Inbound lead"}})
+    assert lead.status_code == 201, lead.content
+    with tenant_context(world.a.tenant):
+        assert Lead.objects.get(pk=lead.json()["id"]).name == "Inbound lead"
+        deal = Deal.objects.order_by("pk").first()
+    renamed = _inbound(client, "d-1", {"type": "deal", "id": deal.pk, "data": {"name": "ERP deal"}})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "ERP deal"
+    # The caller's visibility applies: a rep cannot reach another owner's record.
+    from accounts.models import User
+    from accounts.roles import Role
+    from accounts.services import api_token_create
+
+    with tenant_context(world.a.tenant):
+        other = User.objects.create_user(
+            "inbound-rep@alpha.example.com", "Test-password-2026", role=Role.SALES_REP
+        )
+        _token, raw = api_token_create(user=other, name="erp")
+    hidden = _inbound(
+        client_for(world.a, raw), "d-2", {"type": "deal", "id": deal.pk, "data": {"name": "x"}}
+    )
+    assert hidden.status_code == 404
