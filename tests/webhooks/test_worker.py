@@ -75,3 +75,31 @@ def test_receiver_down_then_restarted_loses_nothing(company_a):
         assert names == {f"Worker down {i}" for i in range(5)}
     finally:
         receiver.stop()
+
+
+def test_the_sweep_sends_deliveries_whose_wake_up_was_lost(company_a, receiver):
+    from django.utils import timezone
+
+    from webhooks.tasks import webhook_deliver_due_task
+
+    company, created = company_a
+    with tenant_context(company.tenant):
+        owner = User.objects.get(email=company.owner_email)
+        endpoint, secret = services.endpoint_create(actor=owner, data={"url": receiver.url})
+        created.append(endpoint)
+        # As if the broker had been down when these were created: no task was queued.
+        Delivery.objects.bulk_create(
+            Delivery(
+                endpoint=endpoint,
+                event_type="customer.updated",
+                body={"type": "customer.updated", "data": {"n": n}},
+                next_attempt_at=timezone.now(),
+            )
+            for n in range(3)
+        )
+        webhook_deliver_due_task.apply_async(
+            headers={"_schema_name": company.tenant.schema_name}
+        ).get(timeout=30)
+        _wait_all_succeeded(endpoint, 3)
+    numbers = [Webhook(secret).verify(r.body, r.headers)["data"]["n"] for r in receiver.received]
+    assert sorted(numbers) == [0, 1, 2]
