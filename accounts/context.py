@@ -22,6 +22,7 @@ def shell(request):
             "pool_rules": has_perm(user, Perm.MANAGE_POOL_RULES),
             "custom_fields": has_perm(user, Perm.MANAGE_CUSTOM_FIELDS),
             "workflows": has_perm(user, Perm.MANAGE_WORKFLOWS),
+            "webhooks": has_perm(user, Perm.MANAGE_WEBHOOKS),
         }
         if is_company
         else {},

@@ -39,6 +39,9 @@ class Perm:
     # Automation: workflow rules (create, edit, enable, dry run, read every run log).
     MANAGE_WORKFLOWS = "customization.manage_workflows"
 
+    # Webhooks: endpoints, their secrets and the delivery log (replay, test events).
+    MANAGE_WEBHOOKS = "webhooks.manage_endpoints"
+
 
 class Visibility(models.TextChoices):
     """Which owned records a role sees (records in the public pool are seen by everyone
@@ -79,6 +82,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_PIPELINES,
             Perm.MANAGE_CUSTOM_FIELDS,
             Perm.MANAGE_WORKFLOWS,
+            Perm.MANAGE_WEBHOOKS,
         }
     ),
     Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),

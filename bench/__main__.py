@@ -22,6 +22,7 @@ MODULES = (
     "crm_search",
     "custom_fields",
     "workflows",
+    "webhooks",
 )
 
 

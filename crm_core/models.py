@@ -449,6 +449,7 @@ class Notification(models.Model):
         POOL_RETURN_WARNING = "pool_return_warning", _("returning to the public pool")
         ASSIGNED = "assigned", _("assigned to you")
         AUTOMATION = "automation", _("automation")
+        WEBHOOK_DISABLED = "webhook_disabled", _("webhook disabled")
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -150,6 +150,7 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
             entity="customer", api_name=f"probe_{index}", label=f"Probe {index}", field_type="text"
         )
         _make_workflow_records(deal)
+        _make_webhook_rows(index)
 
 
 def _make_workflow_records(deal) -> None:
@@ -165,6 +166,14 @@ def _make_workflow_records(deal) -> None:
     WorkflowRun.objects.create(
         rule=rule, version=version, record_type="deal", record_id=deal.pk, firing_key="world"
     )
+
+
+def _make_webhook_rows(index: int) -> None:
+    """A webhook endpoint (disabled: it must not receive the tests' events) and a delivery."""
+    from webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(url=f"https://example.com/hook-{index}", enabled=False)
+    Delivery.objects.create(endpoint=endpoint, event_type="customer.created", body={})
 
 
 @pytest.fixture(scope="session")

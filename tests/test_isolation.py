@@ -17,6 +17,7 @@ from crm_core import models as crm
 from customization.models import FieldDefinition
 from customization.workflows.models import WorkflowRule, WorkflowRun
 from tests.conftest import client_for, signed_in
+from webhooks import models as webhook_models
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +166,10 @@ ID_MODELS = {
     "workflow-rules": WorkflowRule,
     "workflows": WorkflowRule,  # settings/workflows/<pk>/ pages
     "workflow-runs": WorkflowRun,
+    "webhooks": webhook_models.Endpoint,
+    "webhook-endpoints": webhook_models.Endpoint,
+    "deliveries": webhook_models.Delivery,
+    "webhook-deliveries": webhook_models.Delivery,
 }
 
 

@@ -6,3 +6,10 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self):
+        from crm_platform.outbox import handlers as outbox_handlers
+
+        from .services import deliveries_fan_out
+
+        outbox_handlers.register("*", deliveries_fan_out)

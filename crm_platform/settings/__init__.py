@@ -9,3 +9,4 @@ from .database import *  # noqa: F403
 from .observability import *  # noqa: F403
 from .security import *  # noqa: F403
 from .tenancy import *  # noqa: F403
+from .webhooks import *  # noqa: F403

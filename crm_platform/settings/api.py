@@ -36,6 +36,9 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "crm_core.models.ImportJob.Status",
         "LeadStatusEnum": "crm_core.models.Lead.Status",
         "WorkflowEntityEnum": "customization.workflows.models.WorkflowRule.Entity",
+        "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "InboundRecordTypeEnum": "webhooks.api_inbound.RECORD_TYPE_CHOICES",
+        "DuplicateRecordTypeEnum": "crm_core.api.duplicates.TYPES",
     },
     # Swagger UI files from the pinned drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -55,19 +55,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.pool_sweep",
         "schedule": timedelta(minutes=env.int("CRM_POOL_SWEEP_MINUTES", default=15)),
     },
+    "crm-reminders": {
+        "task": "crm.reminders_compute",
+        "schedule": timedelta(minutes=env.int("CRM_REMINDERS_MINUTES", default=15)),
+    },
     # Workflow rules: time-based triggers, finished waits, runs whose wake-up was lost.
     "workflows-sweep": {
         "task": "workflows.sweep",
         "schedule": timedelta(minutes=env.int("WORKFLOWS_SWEEP_MINUTES", default=5)),
     },
-    "crm-reminders": {
-        "task": "crm.reminders_compute",
-        "schedule": timedelta(minutes=env.int("CRM_REMINDERS_MINUTES", default=15)),
-    },
     # Custom fields: build the expression indexes whose queued build was lost.
     "customization-index-sweep": {
         "task": "customization.index_sweep",
         "schedule": timedelta(minutes=5),
+    },
+    # Webhooks: deliveries whose retry is due (long back-offs are not held in the broker)
+    # and endpoints failing for too long.
+    "webhooks-deliver-due": {
+        "task": "webhooks.deliver_due",
+        "schedule": timedelta(seconds=env.int("WEBHOOKS_SWEEP_SECONDS", default=30)),
     },
     "tenant-pool-refill": {
         "task": "tenants.pool_refill",
