@@ -20,6 +20,7 @@ def shell(request):
             "tokens": has_perm(user, Perm.USE_API_TOKENS),
             "pipelines": has_perm(user, Perm.MANAGE_PIPELINES),
             "pool_rules": has_perm(user, Perm.MANAGE_POOL_RULES),
+            "billing": has_perm(user, Perm.MANAGE_BILLING),
         }
         if is_company
         else {},

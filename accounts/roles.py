@@ -34,6 +34,9 @@ class Perm:
     EXPORT_RECORDS = "crm.export_records"
     MERGE_RECORDS = "crm.merge_records"
 
+    # Billing: the company's plan, card, invoices and cancellation.
+    MANAGE_BILLING = "billing.manage"
+
 
 class Visibility(models.TextChoices):
     """Which owned records a role sees (records in the public pool are seen by everyone
@@ -72,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_TEAMS,
             Perm.MANAGE_SETTINGS,
             Perm.MANAGE_PIPELINES,
+            Perm.MANAGE_BILLING,
         }
     ),
     Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),
