@@ -25,8 +25,7 @@ def send_billing_email(event) -> None:
         payload["amount"] = f"{payload['amount'] / 100:.2f} {payload.get('currency', '').upper()}"
     context = {
         "company": tenant.name,
-        "billing_link": tenant.url
-        + reverse("billing_company:page", urlconf=settings.ROOT_URLCONF),
+        "billing_link": tenant.url + reverse("billing_company:page", urlconf=settings.ROOT_URLCONF),
         **payload,
     }
     with translation.override(owner.language or settings.LANGUAGE_CODE):

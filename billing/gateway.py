@@ -49,7 +49,9 @@ def _call(fn, *args, **kwargs) -> dict:
     try:
         result = fn(*args, **kwargs)
     except stripe.APIConnectionError as exc:
-        raise GatewayError(f"Stripe unreachable: {exc.user_message or exc}", unreachable=True) from exc
+        raise GatewayError(
+            f"Stripe unreachable: {exc.user_message or exc}", unreachable=True
+        ) from exc
     except stripe.StripeError as exc:
         raise GatewayError(str(exc.user_message or exc)) from exc
     return result.to_dict() if hasattr(result, "to_dict") else result
@@ -344,4 +346,7 @@ def invoice_preview(*, customer_id: str, subscription_id: str) -> dict:
         _client().v1.invoices.create_preview,
         params={"customer": customer_id, "subscription": subscription_id},
     )
-    return {"amount_due": raw.get("amount_due") or raw.get("total") or 0, "currency": raw.get("currency")}
+    return {
+        "amount_due": raw.get("amount_due") or raw.get("total") or 0,
+        "currency": raw.get("currency"),
+    }

@@ -206,3 +206,6 @@ class DailySnapshot(models.Model):
 
     class Meta:
         ordering = ["day"]
+
+    def __str__(self):
+        return self.day.isoformat()

@@ -76,6 +76,7 @@ def account_setup_stripe(*, account_id: int) -> BillingAccount | None:
     result instead of a second customer or subscription."""
     if not gateway.enabled():
         return None
+    failure = None
     with transaction.atomic():
         account = (
             BillingAccount.objects.select_for_update()
@@ -109,13 +110,17 @@ def account_setup_stripe(*, account_id: int) -> BillingAccount | None:
                 idempotency_key=f"subscription-{tenant.schema_name}-{plan.stripe_price_id}",
             )
         except gateway.GatewayError as exc:
-            account.setup_error = str(exc)
+            account.setup_error = str(exc)[:1000]
             account.save(update_fields=["setup_error", "updated_at"])
-            raise
-        account.stripe_subscription_id = subscription["id"]
-        account.setup_error = ""
-        account.save(update_fields=["stripe_subscription_id", "setup_error", "updated_at"])
-        return account_apply_subscription(account=account, subscription=subscription)
+            failure = exc  # raised after commit: the error stays visible to operators
+        else:
+            account.stripe_subscription_id = subscription["id"]
+            account.setup_error = ""
+            account.save(update_fields=["stripe_subscription_id", "setup_error", "updated_at"])
+            account = account_apply_subscription(account=account, subscription=subscription)
+    if failure is not None:
+        raise failure
+    return account
 
 
 def _mrr(account: BillingAccount) -> int:

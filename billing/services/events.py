@@ -133,7 +133,9 @@ def _handle(event: StripeEvent) -> BillingAccount | None:
     obj = _object(event)
     kind = event.type
     if kind.startswith("customer.subscription."):
-        account = _account_for(customer_id=obj.get("customer", ""), subscription_id=obj.get("id", ""))
+        account = _account_for(
+            customer_id=obj.get("customer", ""), subscription_id=obj.get("id", "")
+        )
         if account is None:
             return None
         _refresh_subscription(account, obj.get("id") or account.stripe_subscription_id)

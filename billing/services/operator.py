@@ -76,7 +76,10 @@ def operator_change_plan(*, tenant: Tenant, operator, plan: Plan) -> BillingAcco
     before = account.plan.code
     account = account_change_plan(account=account, plan=plan)
     _audit(
-        tenant=tenant, operator=operator, action="change_plan", details={"from": before, "to": plan.code}
+        tenant=tenant,
+        operator=operator,
+        action="change_plan",
+        details={"from": before, "to": plan.code},
     )
     return account
 
@@ -104,7 +107,10 @@ def operator_suspend(*, tenant: Tenant, operator, reason: str = "") -> Tenant:
     before = tenant.status
     tenant_set_status(tenant=tenant, status=Tenant.Status.SUSPENDED)
     _audit(
-        tenant=tenant, operator=operator, action="suspend", details={"from": before, "reason": reason}
+        tenant=tenant,
+        operator=operator,
+        action="suspend",
+        details={"from": before, "reason": reason},
     )
     return tenant
 

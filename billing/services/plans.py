@@ -62,7 +62,11 @@ def plan_save(
         raise ValidationError(errors)
     plan = plan or Plan(code=code)
     plan.name, plan.price_per_user, plan.currency = name, price_per_user, currency
-    plan.trial_days, plan.max_users, plan.max_custom_fields = trial_days, max_users, max_custom_fields
+    plan.trial_days, plan.max_users, plan.max_custom_fields = (
+        trial_days,
+        max_users,
+        max_custom_fields,
+    )
     plan.api_rate_per_minute, plan.is_active, plan.is_default = (
         api_rate_per_minute,
         is_active,
