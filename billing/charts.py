@@ -27,14 +27,13 @@ def line_chart(labels: list, values: list[float], *, bars: bool = False) -> Safe
         width = max(1.0, step * 0.7)
         marks = format_html_join(
             "",
-            '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}">'
-            "<title>{}: {}</title></rect>",
+            '<rect x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
             (
                 (
-                    x(i),
-                    y(v),
-                    width,
-                    HEIGHT - PAD - y(v),
+                    f"{x(i):.1f}",
+                    f"{y(v):.1f}",
+                    f"{width:.1f}",
+                    f"{HEIGHT - PAD - y(v):.1f}",
                     date_format(labels[i], "SHORT_DATE_FORMAT"),
                     _fmt(v),
                 )

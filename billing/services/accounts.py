@@ -16,6 +16,7 @@ from billing.models import BillingAccount, Plan
 from tenants.models import Tenant
 from tenants.services import tenant_set_status
 
+from .invoices import invoices_sync
 from .notify import billing_notify
 from .plans import plan_default, plan_sync_stripe
 from .seats import seats_count
@@ -238,7 +239,9 @@ def account_card_added(*, account: BillingAccount, payment_method_label: str) ->
         )
     with transaction.atomic():
         account = BillingAccount.objects.select_for_update().get(pk=account.pk)
-        return account_apply_subscription(account=account, subscription=subscription)
+        account = account_apply_subscription(account=account, subscription=subscription)
+    invoices_sync(account=account)  # the first invoice shows at once, webhooks or not
+    return account
 
 
 def account_add_card(*, account: BillingAccount, return_url: str) -> str | None:

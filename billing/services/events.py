@@ -20,6 +20,7 @@ from billing import gateway
 from billing.models import BillingAccount, Invoice, StripeEvent
 
 from .accounts import account_apply_subscription, account_card_added, account_notify_trial_ending
+from .invoices import invoice_mirror
 from .notify import billing_notify
 
 logger = logging.getLogger(__name__)
@@ -178,31 +179,6 @@ def _refresh_subscription(account: BillingAccount, subscription_id: str) -> None
     with transaction.atomic():
         locked = BillingAccount.objects.select_for_update().get(pk=account.pk)
         account_apply_subscription(account=locked, subscription=subscription)
-
-
-def invoice_mirror(*, account: BillingAccount, invoice: dict) -> Invoice:
-    fields = {
-        key: invoice[key]
-        for key in (
-            "number",
-            "status",
-            "amount_due",
-            "amount_paid",
-            "currency",
-            "hosted_url",
-            "pdf_url",
-            "period_start",
-            "period_end",
-            "paid_at",
-        )
-    }
-    fields["created"] = invoice["created"] or timezone.now()
-    if fields["status"] == "paid" and not fields["paid_at"]:
-        fields["paid_at"] = timezone.now()
-    mirrored, _created = Invoice.objects.update_or_create(
-        stripe_id=invoice["id"], defaults={"account": account, **fields}
-    )
-    return mirrored
 
 
 def _payment_failed(account: BillingAccount, invoice: Invoice) -> None:

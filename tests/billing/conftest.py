@@ -51,6 +51,7 @@ def new_company(prefix: str = "bill"):
         account_setup_stripe(account_id=account.pk)
     account.refresh_from_db()
     account.api_token = result.api_token
+    pool_refill(target=2)  # what the session's `world` fixture expects to find
     return account
 
 

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -172,8 +171,9 @@ def test_trial_end_without_card_makes_the_company_read_only_until_a_card(billing
 
 
 def test_trial_ending_e_mail_is_in_the_owners_language(billing, mail_outbox_dir=None):
-    from accounts.models import User
     from django.core import mail
+
+    from accounts.models import User
 
     account = new_company()
     tenant = account.tenant

@@ -97,9 +97,7 @@ def test_failed_payment_through_3ds_goes_past_due_then_read_only_after_grace(bil
             "card": {"number": "4000002760003184", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
         }
     )
-    gateway.payment_method_attach(
-        customer_id=account.stripe_customer_id, payment_method_id=card.id
-    )
+    gateway.payment_method_attach(customer_id=account.stripe_customer_id, payment_method_id=card.id)
     renewal = gateway.subscription_invoice_now(
         subscription_id=account.stripe_subscription_id, customer_id=account.stripe_customer_id
     )
@@ -143,9 +141,9 @@ def test_shuffled_and_duplicate_events_converge_to_stripes_state(billing):
     sub = {"id": account.stripe_subscription_id, "customer": account.stripe_customer_id}
     # The real sequence: created (trialing), card added -> paid, updated.
     account_add_card(account=account, return_url="http://x/")
-    invoice_id = stripe_client().v1.invoices.list(
-        params={"customer": account.stripe_customer_id}
-    ).data[0].id
+    invoice_id = (
+        stripe_client().v1.invoices.list(params={"customer": account.stripe_customer_id}).data[0].id
+    )
     events = [
         synthetic_event("customer.subscription.created", sub),
         synthetic_event("customer.subscription.updated", sub),
