@@ -332,7 +332,14 @@ def billing_sweep() -> dict:
     ended on the local clock, past-due grace periods, and Stripe set-up or seat syncs whose
     task was lost."""
     now = timezone.now()
-    counts = {"warned": 0, "enforced": 0, "setup": 0, "seat_syncs": 0}
+    counts = {"opened": 0, "warned": 0, "enforced": 0, "setup": 0, "seat_syncs": 0}
+    # Companies that signed up before billing existed, or whose outbox event is stuck.
+    for tenant in Tenant.objects.filter(
+        status__in=Tenant.LIVE_STATUSES, billing_account__isnull=True
+    ).exclude(schema_name=settings.PUBLIC_SCHEMA_NAME):
+        with transaction.atomic():
+            account_open(tenant=tenant)
+        counts["opened"] += 1
     in_trial = (S.PENDING, S.TRIALING, S.INCOMPLETE)
     warn_from = now + timedelta(days=3)
     for account in BillingAccount.objects.select_related("tenant").filter(

@@ -42,7 +42,8 @@ def test_localstripe_webhooks_reach_the_worker_through_the_web_server(billing, l
     invoice = Invoice.objects.get(account=account)
     assert invoice.status == "paid" and invoice.amount_paid == account.plan.price_per_user
     created = StripeEvent.objects.get(
-        type="customer.subscription.created", payload__data__object__customer=account.stripe_customer_id
+        type="customer.subscription.created",
+        payload__data__object__customer=account.stripe_customer_id,
     )
     assert created.status == StripeEvent.Status.PROCESSED
 

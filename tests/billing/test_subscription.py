@@ -170,7 +170,7 @@ def test_trial_end_without_card_makes_the_company_read_only_until_a_card(billing
     assert tenant.status == Tenant.Status.ACTIVE
 
 
-def test_trial_ending_e_mail_is_in_the_owners_language(billing, mail_outbox_dir=None):
+def test_trial_ending_e_mail_is_in_the_owners_language(billing):
     from django.core import mail
 
     from accounts.models import User
