@@ -52,9 +52,9 @@ def _gateway_action(request, action):
     return result
 
 
-@require_POST
 @login_required
 @page_permission(Perm.MANAGE_BILLING)
+@require_POST
 def billing_card(request):
     return_url = request.build_absolute_uri(request.path.replace("card/", ""))
 
@@ -68,9 +68,9 @@ def billing_card(request):
     return _gateway_action(request, action)
 
 
-@require_POST
 @login_required
 @page_permission(Perm.MANAGE_BILLING)
+@require_POST
 def billing_plan(request):
     plan = plans_offered().filter(code=request.POST.get("plan", "")).first()
     if plan is None:
@@ -85,9 +85,9 @@ def billing_plan(request):
     return _gateway_action(request, action)
 
 
-@require_POST
 @login_required
 @page_permission(Perm.MANAGE_BILLING)
+@require_POST
 def billing_cancel(request):
     cancel = request.POST.get("cancel") != "0"
 

@@ -194,20 +194,28 @@ def account_enforce_access(*, account: BillingAccount) -> Tenant:
 
 
 def _notify_trial_ended(account: BillingAccount) -> None:
-    if account.trial_ended_for == account.trial_ends_at:
+    # A conditional UPDATE: of concurrent callers (worker, sweep) exactly one sends.
+    if not _claim(account, "trial_ended_for"):
         return
-    account.trial_ended_for = account.trial_ends_at
-    account.save(update_fields=["trial_ended_for", "updated_at"])
     billing_notify(tenant=account.tenant, kind="trial_ended", payload={})
+
+
+def _claim(account: BillingAccount, field: str) -> bool:
+    """Mark `field` as done for the current trial end; False if someone already did."""
+    claimed = (
+        BillingAccount.objects.filter(pk=account.pk)
+        .exclude(**{field: account.trial_ends_at})
+        .update(**{field: account.trial_ends_at})
+    )
+    setattr(account, field, account.trial_ends_at)
+    return bool(claimed)
 
 
 def account_notify_trial_ending(*, account: BillingAccount) -> bool:
     """The owner's 'trial ends in 3 days' e-mail, once per trial end (Stripe's
     trial_will_end and the local sweep both ask; the first one sends)."""
-    if account.trial_ends_at is None or account.trial_warning_for == account.trial_ends_at:
+    if account.trial_ends_at is None or not _claim(account, "trial_warning_for"):
         return False
-    account.trial_warning_for = account.trial_ends_at
-    account.save(update_fields=["trial_warning_for", "updated_at"])
     billing_notify(
         tenant=account.tenant,
         kind="trial_ending",
