@@ -119,3 +119,31 @@ def last_activity(tenants) -> dict[str, object]:
     with connection.cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection))
         return dict(cursor.fetchall())
+
+
+def plan_limits(*, schema_name: str) -> dict:
+    """The current company's plan limits (None = unlimited); other apps enforce theirs."""
+    plan = (
+        Plan.objects.filter(accounts__tenant__schema_name=schema_name)
+        .values("max_users", "max_custom_fields", "api_rate_per_minute")
+        .first()
+    )
+    return plan or {"max_users": None, "max_custom_fields": None, "api_rate_per_minute": None}
+
+
+def user_limit_reached(*, schema_name: str) -> int | None:
+    """The plan's user limit if active users plus open invitations have reached it."""
+    from django.utils import timezone
+
+    from accounts.models import Invitation, User
+
+    limit = plan_limits(schema_name=schema_name)["max_users"]
+    if limit is None:
+        return None
+    used = (
+        User.objects.filter(is_active=True).count()
+        + Invitation.objects.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).count()
+    )
+    return limit if used >= limit else None

@@ -177,3 +177,45 @@ def test_metrics_page_draws_charts(billing, operator):
     assert html.count("<svg") == 6
     assert "<polyline" in html and "<rect" in html
     assert 'id="mrr-now">' in html
+
+
+def test_the_plans_user_limit_stops_invitations(billing):
+    account = new_company("lim")
+    small = plan_save(name=f"Solo {secrets.token_hex(2)}", price_per_user=900, max_users=2)
+    BillingAccount.objects.filter(pk=account.pk).update(plan=small)
+    api = client_for(account.tenant, account.api_token)
+    first = api.post(
+        "/api/v1/invitations/",
+        {"email": "a@example.com", "role": "sales_rep"},
+        content_type="application/json",
+    )
+    assert first.status_code == 201, first.content
+    second = api.post(
+        "/api/v1/invitations/",
+        {"email": "b@example.com", "role": "sales_rep"},
+        content_type="application/json",
+    )
+    assert second.status_code == 400
+    assert second.json()["error"]["fields"] == {"email": ["Your plan allows at most 2 users."]}
+
+
+def test_operators_define_plans_and_the_sweep_opens_missing_accounts(billing, operator):
+    from billing.services.accounts import billing_sweep
+
+    code_name = f"Growth {secrets.token_hex(2)}"
+    bad = operator.post("/console/plans/", {"name": "", "price_per_user": "1", "trial_days": "3"})
+    assert bad.status_code == 302 and not Plan.objects.filter(price_per_user=1).exists()
+    operator.post(
+        "/console/plans/",
+        {"name": code_name, "price_per_user": "1900", "currency": "eur", "trial_days": "14"},
+    )
+    plan = Plan.objects.get(name=code_name)
+    assert (plan.price_per_user, plan.currency, plan.trial_days) == (1900, "eur", 14)
+    assert code_name in operator.get("/console/plans/").content.decode()
+
+    account = new_company("sweep")
+    BillingAccount.objects.filter(pk=account.pk).delete()  # e.g. signed up before billing
+    assert billing_sweep()["opened"] >= 1
+    assert BillingAccount.objects.get(tenant=account.tenant).trial_ends_at == (
+        account.tenant.trial_ends_at
+    )
