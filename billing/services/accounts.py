@@ -185,7 +185,13 @@ def account_enforce_access(*, account: BillingAccount) -> Tenant:
             target = T.TRIAL
     if target != tenant.status:
         tenant_set_status(tenant=tenant, status=target, trial_ends_at=account.trial_ends_at)
-        if target == T.READ_ONLY and account.status in (S.PENDING, S.TRIALING, S.INCOMPLETE):
+        # A trial that ran out without a card (Stripe pauses it; localstripe and the local
+        # clock leave it trialing or incomplete), not a lapsed paid subscription.
+        if (
+            target == T.READ_ONLY
+            and account.converted_at is None
+            and not account.has_payment_method
+        ):
             _notify_trial_ended(account)
     elif account.trial_ends_at and tenant.trial_ends_at != account.trial_ends_at:
         tenant.trial_ends_at = account.trial_ends_at
