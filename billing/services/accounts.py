@@ -116,6 +116,7 @@ def account_setup_stripe(*, account_id: int) -> BillingAccount | None:
             failure = exc  # raised after commit: the error stays visible to operators
         else:
             account.stripe_subscription_id = subscription["id"]
+            account.seat_synced_at = timezone.now()  # created with the current count
             account.setup_error = ""
             account.save(update_fields=["stripe_subscription_id", "setup_error", "updated_at"])
             account = account_apply_subscription(account=account, subscription=subscription)
