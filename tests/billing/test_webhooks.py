@@ -124,6 +124,10 @@ def test_failed_payment_through_3ds_goes_past_due_then_read_only_after_grace(bil
     assert account.grace_ends_at > timezone.now() + timedelta(days=6)
     account.tenant.refresh_from_db()
     assert account.tenant.status == Tenant.Status.PAST_DUE  # full access, with a banner
+    from tests.conftest import signed_in
+
+    owner = signed_in(account.tenant, f"owner@{account.tenant.subdomain}.example.com")
+    assert "The last payment failed." in owner.get("/").content.decode()
     # One e-mail although both payment_action_required and payment_failed came in.
     assert outbox_types(account.tenant) == ["billing.payment_failed"]
     assert Invoice.objects.get(stripe_id=renewal["id"]).payment_failed_at is not None
