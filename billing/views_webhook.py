@@ -28,4 +28,5 @@ def stripe_webhook(request):
             {"error": {"code": "bad_signature", "message": str(exc), "fields": {}}}, status=400
         )
     _stored, created = event_store(event=event)
-    return HttpResponse(status=200 if created else 200, content=b"ok" if created else b"duplicate")
+    # A duplicate is acknowledged too, so Stripe stops retrying it.
+    return HttpResponse(b"ok" if created else b"duplicate")

@@ -119,6 +119,14 @@ def event_process(*, event_pk: int) -> str | None:
             else StripeEvent.Status.PENDING,
         )
         raise
+    except (KeyError, TypeError, ValueError) as exc:  # a malformed event: never retried
+        logger.exception("billing: Stripe event %s could not be processed", event.stripe_id)
+        StripeEvent.objects.filter(pk=event.pk).update(
+            attempts=event.attempts + 1,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            status=StripeEvent.Status.FAILED,
+        )
+        return StripeEvent.Status.FAILED
     status = StripeEvent.Status.PROCESSED if account else StripeEvent.Status.IGNORED
     StripeEvent.objects.filter(pk=event.pk).update(
         status=status,

@@ -210,3 +210,8 @@ def test_a_stripe_outage_leaves_the_event_pending_for_the_sweep(billing, setting
     events_process_pending()
     stored.refresh_from_db()
     assert stored.status == StripeEvent.Status.PROCESSED
+
+
+def test_a_malformed_event_is_marked_failed_not_retried(billing):
+    stored = deliver(synthetic_event("invoice.paid", {"no_id": True}))
+    assert stored.status == StripeEvent.Status.FAILED and "KeyError" in stored.error
