@@ -219,3 +219,58 @@ def test_plan_change_and_cancel_at_period_end(billing):
     assert account.cancel_at_period_end
     account = account_cancel_at_period_end(account=account, cancel=False)
     assert _stripe_subscription(account)["cancel_at_period_end"] is False
+
+
+def test_a_read_only_company_gets_no_periodic_writes_but_its_e_mails(billing):
+    from tenants.tasks import LiveTenantScheduler
+
+    account = new_company()
+    tenant = account.tenant
+    BillingAccount.objects.filter(pk=account.pk).update(
+        trial_ends_at=timezone.now() - timedelta(seconds=1)
+    )
+    billing_sweep()
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.READ_ONLY
+
+    def schemas(task):
+        return set(LiveTenantScheduler.get_queryset(task).values_list("schema_name", flat=True))
+
+    assert tenant.schema_name not in schemas("crm.pool_sweep")
+    assert tenant.schema_name not in schemas("crm.reminders_compute")
+    assert tenant.schema_name in schemas("outbox.dispatch")  # the trial-ended e-mail
+    assert "public" in schemas("billing.sweep")
+
+
+def test_beat_skips_read_only_companies_for_writing_jobs(billing, caplog, tmp_path):
+    from celery.schedules import schedule
+
+    from crm_platform.celery import app
+    from tenants.tasks import LiveTenantScheduler
+    from tests.conftest import broker_unreachable
+
+    account = new_company()
+    tenant = account.tenant
+    Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.READ_ONLY)
+    scheduler = LiveTenantScheduler(app=app, schedule_filename=str(tmp_path / "beat"), lazy=True)
+
+    def sent_to(task):
+        entry = scheduler.Entry(
+            name=task,
+            task=task,
+            schedule=schedule(60),
+            options={"headers": {"_all_tenants_only": True}},
+            app=app,
+        )
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="tenant_schemas_celery.scheduler"):
+            with broker_unreachable():  # nothing really leaves: the sends fail and are logged
+                scheduler.apply_entry(entry)
+        return {
+            r.args[2]
+            for r in caplog.records
+            if isinstance(r.msg, str) and r.msg.startswith("Sending due task")
+        }
+
+    assert tenant.schema_name not in sent_to("crm.pool_sweep")
+    assert tenant.schema_name in sent_to("outbox.dispatch")
