@@ -29,8 +29,7 @@ def billing(stripe_server, committed):
 def new_company(prefix: str = "bill"):
     """Sign a company up and run what the background would: provisioning, the outbox
     (which opens the billing account) and the Stripe set-up. Returns the account."""
-    from billing.models import BillingAccount
-    from billing.services.accounts import account_setup_stripe
+    from billing.services.accounts import account_open, account_setup_stripe
     from tenants.provisioning import pool_refill
     from tenants.services import tenant_provision, tenant_signup
 
@@ -46,7 +45,9 @@ def new_company(prefix: str = "bill"):
     if tenant.status == "provisioning":
         tenant = tenant_provision(tenant_id=tenant.pk)
     dispatch_outbox(tenant)
-    account = BillingAccount.objects.get(tenant=tenant)
+    # A worker may have taken the outbox event first and still be committing: opening the
+    # account again is idempotent and waits for it.
+    account = account_open(tenant=tenant)
     if settings.STRIPE_API_KEY:
         account_setup_stripe(account_id=account.pk)
     account.refresh_from_db()
