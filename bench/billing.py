@@ -3,8 +3,8 @@
 No design.md target covers billing; the checks below are this module's own budgets:
 - a signed Stripe webhook verified and stored in <= 10 ms p50 through the whole request
   stack (Stripe waits seconds for an answer; the cost is one commit and one broker publish
-  for the processing task; a first budget of 5 ms was missed at 6.0 ms on the shared
-  2-core machine, where a commit alone took ~1.7 ms);
+  for the processing task; a first budget of 5 ms was missed at 6.0 ms in a run on the
+  shared, loaded 2-core machine, where a commit alone took ~1.7 ms; quieter runs: 2.6 ms);
 - the console's first page (50 companies, with each one's last sign-in read across
   50 schemas in one UNION ALL query) in <= 250 ms p50 with `tenants` companies;
 - a seat sync that finds nothing to change (count, compare, save) in <= 5 ms p50.

@@ -57,6 +57,7 @@ BillingOutput = inline_serializer(
                 "name": serializers.CharField(),
                 "price_per_user": serializers.IntegerField(),
                 "currency": serializers.CharField(),
+                "max_users": serializers.IntegerField(allow_null=True),
             },
         ),
         "seats": inline_serializer(

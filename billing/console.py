@@ -126,6 +126,8 @@ def tenant_action(request, pk: int, action: str):
             )
         elif action == "reactivate":
             ops.operator_reactivate(tenant=tenant, operator=operator)
+        elif action == "sync_seats":
+            ops.operator_sync_seats(tenant=tenant, operator=operator)
         elif action == "cancel":
             ops.operator_cancel(tenant=tenant, operator=operator)
         elif action == "export":

@@ -43,6 +43,7 @@ def billing_summary(*, tenant: Tenant) -> dict:
             "price_per_user": plan.price_per_user,
             "currency": plan.currency,
             "price_display": plan.price_display,
+            "max_users": plan.max_users,
         },
         "seats": {
             "billable": account.seats_billable,

@@ -27,7 +27,7 @@ from .accounts import (
     account_enforce_access,
     account_extend_trial,
 )
-from .seats import seat_sync_request
+from .seats import seat_sync_request, seat_sync_run
 
 ACTIONS = (
     "extend_trial",
@@ -36,6 +36,7 @@ ACTIONS = (
     "suspend",
     "reactivate",
     "cancel",
+    "sync_seats",
     "export",
     "purge",
 )
@@ -130,6 +131,23 @@ def operator_reactivate(*, tenant: Tenant, operator) -> Tenant:
         details={"from": before, "to": tenant.status},
     )
     return tenant
+
+
+def operator_sync_seats(*, tenant: Tenant, operator) -> BillingAccount:
+    """Run a stuck or failing seat sync now (a Stripe error is shown and recorded)."""
+    account = _account(tenant)
+    before = account.seats_synced
+    try:
+        account = seat_sync_run(tenant_id=tenant.pk)
+    finally:
+        account.refresh_from_db()
+        _audit(
+            tenant=tenant,
+            operator=operator,
+            action="sync_seats",
+            details={"from": before, "to": account.seats_synced, "state": account.seat_sync_state},
+        )
+    return account
 
 
 def operator_cancel(*, tenant: Tenant, operator) -> BillingAccount:

@@ -32,6 +32,7 @@ def test_billing_api_for_admins_only(billing):
     }
     assert body["next_invoice"]["amount"] == account.plan.price_per_user
     assert body["payment_method"] == "" and body["invoices"] == []
+    assert body["plan"]["max_users"] == account.plan.max_users
 
     add_user(tenant, "rep@example.com")
     rep = signed_in(tenant, "rep@example.com")
@@ -133,12 +134,22 @@ def test_console_actions_are_audited(billing, operator):
     archive = zipfile.ZipFile(io.BytesIO(export.content))
     users = archive.read("accounts_user.jsonl").decode()
     assert f"owner@{tenant.subdomain}" in users and "pbkdf2" not in users
+    operator.post(f"{base}/sync_seats/")
+    account.refresh_from_db()
+    assert account.seats_synced == 1  # two free seats, but never fewer than one
     bad = operator.post(f"{base}/extend_trial/", {"days": "x"}, follow=True)
     assert "Enter a whole number." in bad.content.decode()
     actions = list(
         OperatorAction.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True)
     )
-    assert actions == ["extend_trial", "grant_free_seats", "suspend", "reactivate", "export"]
+    assert actions == [
+        "extend_trial",
+        "grant_free_seats",
+        "suspend",
+        "reactivate",
+        "export",
+        "sync_seats",
+    ]
 
 
 def test_purge_only_after_the_retention_period(billing, operator):
@@ -197,6 +208,8 @@ def test_the_plans_user_limit_stops_invitations(billing):
     )
     assert second.status_code == 400
     assert second.json()["error"]["fields"] == {"email": ["Your plan allows at most 2 users."]}
+    page = signed_in(account.tenant, f"owner@{account.tenant.subdomain}.example.com")
+    assert "Your plan allows up to 2 users." in page.get("/settings/billing/").content.decode()
 
 
 def test_operators_define_plans_and_the_sweep_opens_missing_accounts(billing, operator):
