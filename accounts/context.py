@@ -23,6 +23,7 @@ def shell(request):
             "custom_fields": has_perm(user, Perm.MANAGE_CUSTOM_FIELDS),
             "workflows": has_perm(user, Perm.MANAGE_WORKFLOWS),
             "webhooks": has_perm(user, Perm.MANAGE_WEBHOOKS),
+            "billing": has_perm(user, Perm.MANAGE_BILLING),
         }
         if is_company
         else {},

@@ -42,6 +42,9 @@ class Perm:
     # Webhooks: endpoints, their secrets and the delivery log (replay, test events).
     MANAGE_WEBHOOKS = "webhooks.manage_endpoints"
 
+    # Billing: the company's plan, card, invoices and cancellation.
+    MANAGE_BILLING = "billing.manage"
+
 
 class Visibility(models.TextChoices):
     """Which owned records a role sees (records in the public pool are seen by everyone
@@ -83,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_CUSTOM_FIELDS,
             Perm.MANAGE_WORKFLOWS,
             Perm.MANAGE_WEBHOOKS,
+            Perm.MANAGE_BILLING,
         }
     ),
     Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),

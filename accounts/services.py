@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -98,6 +98,12 @@ def invitation_create(*, email: str, role: str, team: Team | None, invited_by: U
         email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).exists():
         raise _field_error("email", _("This person has already been invited."))
+    from billing.selectors import user_limit_reached  # the plan's limit (billing owns plans)
+
+    if limit := user_limit_reached(schema_name=connection.schema_name):
+        raise _field_error(
+            "email", _("Your plan allows at most %(count)s users.") % {"count": limit}
+        )
     invitation = Invitation.objects.create(
         email=email,
         role=role,

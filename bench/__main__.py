@@ -23,6 +23,7 @@ MODULES = (
     "custom_fields",
     "workflows",
     "webhooks",
+    "billing",
 )
 
 

@@ -44,8 +44,15 @@ class TenantMiddleware(TenantMainMiddleware):
         return response
 
 
-# Paths a read-only company may still POST to (sign in and out, switch language).
-_READ_ONLY_ALLOWED = ("/accounts/login/", "/accounts/logout/", "/i18n/language/")
+# Paths a read-only company may still POST to (sign in and out, switch language, add a
+# card to subscribe again).
+_READ_ONLY_ALLOWED = (
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/i18n/language/",
+    "/settings/billing/card/",
+    "/api/v1/billing/card/",
+)
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

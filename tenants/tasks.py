@@ -1,3 +1,5 @@
+from contextvars import ContextVar
+
 from celery import shared_task
 from django_tenants.utils import get_tenant_model
 from tenant_schemas_celery.scheduler import TenantAwarePersistentScheduler
@@ -24,12 +26,29 @@ def tenant_provision_pending_task() -> int:
     return sum(tenant_provision(tenant_id=pk) is not None for pk in pending)
 
 
+# Periodic jobs a read-only company still gets: delivering what was already recorded
+# (e-mails). Jobs that change its data (pool returns, reminders) wait until it is writable.
+READ_ONLY_PERIODIC_TASKS = frozenset({"outbox.dispatch"})
+_entry_task: ContextVar[str | None] = ContextVar("beat_entry_task", default=None)
+
+
 class LiveTenantScheduler(TenantAwarePersistentScheduler):
     """Beat fans periodic tenant jobs out to companies in use, not the template or pool."""
 
     @classmethod
-    def get_queryset(cls):
+    def get_queryset(cls, task: str | None = None):
         Tenant = get_tenant_model()
-        return Tenant.objects.filter(status__in=Tenant.LIVE_STATUSES) | Tenant.objects.filter(
+        task = task or _entry_task.get()
+        statuses = Tenant.LIVE_STATUSES
+        if task is not None and task not in READ_ONLY_PERIODIC_TASKS:
+            statuses = tuple(s for s in statuses if s != Tenant.Status.READ_ONLY)
+        return Tenant.objects.filter(status__in=statuses) | Tenant.objects.filter(
             schema_name="public"
         )
+
+    def apply_entry(self, entry, producer=None):
+        token = _entry_task.set(entry.task)  # get_queryset is a classmethod: no instance state
+        try:
+            return super().apply_entry(entry, producer=producer)
+        finally:
+            _entry_task.reset(token)

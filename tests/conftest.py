@@ -307,8 +307,52 @@ def mail_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("mail")
 
 
+@dataclass
+class StripeServer:
+    url: str
+    webhook_secret: str
+
+
 @pytest.fixture(scope="session")
-def celery_worker(world, mail_dir):
+def stripe_server(tmp_path_factory):
+    """localstripe (a stateful fake Stripe) on a loopback port; this process and the
+    worker and web processes started after it point their Stripe gateway at it."""
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("stripe") / "localstripe.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+        cwd=tmp_path_factory.getbasetemp(),  # it saves its store in the working directory
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(f"localstripe did not start; see {log.name}")
+        time.sleep(0.1)
+    server = StripeServer(url=f"http://127.0.0.1:{port}", webhook_secret="whsec_localstripe_test")
+    stripe_env = {
+        "STRIPE_API_KEY": "sk_test_localstripe",
+        "STRIPE_API_BASE": server.url,
+        "STRIPE_LOCALSTRIPE": "1",
+        "STRIPE_WEBHOOK_SECRET": server.webhook_secret,
+    }
+    os.environ.update(stripe_env)  # inherited by _child_env()
+    for name, value in stripe_env.items():
+        setattr(settings, name, value if name != "STRIPE_LOCALSTRIPE" else True)
+    yield server
+    _stop(proc)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(world, mail_dir, stripe_server):
     """A real Celery worker process (threads pool) on the test database and Redis."""
     from crm_platform.celery import app
 

@@ -85,4 +85,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         "tenant_schemas": ["public"],
     },
+    # Billing (public schema): trial e-mails and ends, grace periods, lost set-ups, seat
+    # syncs and Stripe events; the daily seat recount; the metrics snapshot.
+    "billing-sweep": {
+        "task": "billing.sweep",
+        "schedule": timedelta(minutes=env.int("BILLING_SWEEP_MINUTES", default=5)),
+        "tenant_schemas": ["public"],
+    },
+    "billing-seat-reconcile": {
+        "task": "billing.seat_reconcile",
+        "schedule": timedelta(days=1),
+        "tenant_schemas": ["public"],
+    },
+    "billing-snapshot": {
+        "task": "billing.snapshot",
+        "schedule": timedelta(hours=1),
+        "tenant_schemas": ["public"],
+    },
 }
