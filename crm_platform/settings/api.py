@@ -36,6 +36,7 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "crm_core.models.ImportJob.Status",
         "LeadStatusEnum": "crm_core.models.Lead.Status",
         "WorkflowEntityEnum": "customization.workflows.models.WorkflowRule.Entity",
+        "RoleEnum": "accounts.roles.Role",
         "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "InboundRecordTypeEnum": "webhooks.api_inbound.RECORD_TYPE_CHOICES",
         "DuplicateRecordTypeEnum": "crm_core.api.duplicates.TYPES",
