@@ -20,6 +20,8 @@ def shell(request):
             "tokens": has_perm(user, Perm.USE_API_TOKENS),
             "pipelines": has_perm(user, Perm.MANAGE_PIPELINES),
             "pool_rules": has_perm(user, Perm.MANAGE_POOL_RULES),
+            "sales_summary": has_perm(user, Perm.VIEW_SALES_REPORTS),
+            "sales_settings": has_perm(user, Perm.MANAGE_SALES_SETTINGS),
         }
         if is_company
         else {},

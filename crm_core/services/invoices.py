@@ -73,6 +73,15 @@ def _delivery_value(order: Order, delivery: Delivery) -> Decimal:
     ).total
 
 
+def invoice_amount(*, order: Order, delivery: Delivery | None = None) -> Decimal:
+    """What an invoice would be for: what is not invoiced yet, or a delivery's value
+    (capped by that)."""
+    remaining = order.total - order_invoiced(order)
+    if delivery is None:
+        return remaining
+    return min(_delivery_value(order, delivery), remaining)
+
+
 def _plan(
     plan: list[dict] | None, *, total: Decimal, currency: str, issue_date: date
 ) -> list[tuple[date, Decimal]]:
@@ -140,15 +149,12 @@ def invoice_create(
     if order.status == Order.Status.CANCELLED:
         raise ValidationError({"order": [_("This order is cancelled.")]})
     issue_date = issue_date or timezone.localdate()
-    remaining = order.total - order_invoiced(order)
     if delivery is not None:
         if delivery.order_id != order.pk:
             raise ValidationError({"delivery": [_("Not a delivery of this order.")]})
         if delivery.invoices.exclude(status=Invoice.Status.CANCELLED).exists():
             raise ValidationError({"delivery": [_("This delivery is already invoiced.")]})
-        total = min(_delivery_value(order, delivery), remaining)
-    else:
-        total = remaining
+    total = invoice_amount(order=order, delivery=delivery)
     if total <= 0:
         raise ValidationError({"order": [_("Nothing is left to invoice on this order.")]})
     if collections_owner is not None and not collections_owner.is_active:
