@@ -145,7 +145,7 @@ def invoice_create(
     """Issue an invoice against `order`: the amount not yet invoiced, or `delivery`'s
     value (capped by what is left), payable by `instalments`."""
     ensure_can_change(actor, order)
-    order = Order.objects.select_for_update().select_related("deal").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("deal").get(pk=order.pk)
     if order.status == Order.Status.CANCELLED:
         raise ValidationError({"order": [_("This order is cancelled.")]})
     issue_date = issue_date or timezone.localdate()

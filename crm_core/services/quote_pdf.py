@@ -87,7 +87,7 @@ def quote_pdf(quote: Quote) -> bytes:
         )
         totals = [
             [_("Subtotal"), money_text(quote.subtotal, quote.currency)],
-            [_("Total discount"), "-" + money_text(quote.total_discount, quote.currency)],
+            [_("Total discount"), money_text(-quote.total_discount, quote.currency)],
             [_("Tax"), money_text(quote.tax_amount, quote.currency)],
             [_("Total"), money_text(quote.total, quote.currency)],
         ]
@@ -116,7 +116,7 @@ def quote_email_send(*, quote_id: int) -> bool:
     quote.sent; a retried event finds emailed_at set and does nothing)."""
     with transaction.atomic():
         quote = (
-            Quote.objects.select_for_update()
+            Quote.objects.select_for_update(of=("self",))
             .select_related("customer", "owner")
             .filter(pk=quote_id, status=Quote.Status.SENT, emailed_at__isnull=True)
             .first()

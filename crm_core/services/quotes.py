@@ -54,7 +54,11 @@ REVISABLE = (
 
 
 def _locked(quote: Quote) -> Quote:
-    return Quote.objects.select_for_update().select_related("customer", "deal").get(pk=quote.pk)
+    return (
+        Quote.objects.select_for_update(of=("self",))
+        .select_related("customer", "deal")
+        .get(pk=quote.pk)
+    )
 
 
 def _check_links(quote: Quote, actor: User, errors: dict) -> None:
@@ -255,9 +259,13 @@ def quote_send(
     """Send the quote's PDF by e-mail (after commit, by the outbox handler). A draft
     within the discount limit is approved on the way; otherwise it must be approved."""
     ensure_can_change(actor, quote)
-    if Quote.objects.filter(pk=quote.pk, status=Quote.Status.DRAFT).exists():
-        quote_submit(quote=quote, actor=actor)
     quote = _locked(quote)
+    if quote.status == Quote.Status.DRAFT:
+        if quote_needs_approval(quote):
+            raise ValidationError(
+                {"status": [_("Its discount needs a manager's approval: request it first.")]}
+            )
+        quote = quote_submit(quote=quote, actor=actor)
     if quote.status == Quote.Status.PENDING_APPROVAL:
         raise ValidationError(
             {"status": [_("This quote waits for a manager's approval of its discount.")]}

@@ -1,0 +1,498 @@
+"""Lead to cash end to end through the API: deal -> quote (lines, totals, discount
+approval gating, PDF by e-mail) -> contract (review) -> order -> partial delivery ->
+invoice with instalments -> partial and over-payments -> overdue, collections, summary."""
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from pypdf import PdfReader
+
+from crm_core.models import (
+    ApprovalRequest,
+    Contract,
+    Deal,
+    Instalment,
+    Invoice,
+    Notification,
+    Order,
+    Quote,
+)
+from crm_core.selectors.collections import (
+    ageing,
+    collections_list,
+    customer_overdue,
+    deal_overdue,
+    sales_summary,
+)
+from crm_core.services.collections import lead_to_cash_sweep, payment_reminders
+from crm_core.services.products import price_list_item_set, price_list_save, product_save
+from crm_core.services.products import sales_settings_update
+from crm_platform.outbox.models import OutboxEvent
+from crm_platform.outbox.services import outbox_dispatch_pending
+from tests.conftest import client_for, signed_in
+from tests.crm_core.test_deals import make_crew
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def sales(world):
+    """Company A: the deals crew, a deal of the east rep (collections owner: east rep 2),
+    a product priced 100.00 CNY in a general price list, approval limit 10%, tax 13%."""
+    crew = make_crew(world)
+    with tenant_context(world.a.tenant):
+        admin = crew["admin"]
+        sales_settings_update(
+            actor=admin, data={"discount_approval_percent": D("10"), "default_tax_rate": D("13")}
+        )
+        product = product_save(
+            actor=admin, data={"code": "SKU-1", "name": "软件许可 License", "unit": "seat"}
+        )
+        price_list = price_list_save(actor=admin, data={"name": "List 2026", "currency": "CNY"})
+        price_list_item_set(actor=admin, price_list=price_list, product=product, unit_price=D(100))
+        customer = crew["customers"]["east_rep"]
+        customer.email = "buyer@customer.example.com"
+        customer.save()
+        deal = Deal.objects.create(
+            name="Big deal",
+            customer=customer,
+            pipeline=crew["pipeline"],
+            stage=crew["stages"]["Won"] if "Won" in crew["stages"] else crew["pipeline"].stages.first(),
+            owner=crew["east_rep"],
+            team=crew["east_rep"].team,
+            currency="CNY",
+            collections_owner=crew["east_rep2"],
+        )
+    crew.update(product=product, price_list=price_list, deal=deal, customer=customer)
+    return crew
+
+
+def api(world, crew, who):
+    return client_for(world.a, crew["tokens"][who])
+
+
+def _quote_input(sales, **extra):
+    return {
+        "deal_id": sales["deal"].pk,
+        "lines": [
+            {"product_id": sales["product"].pk, "quantity": "10", "discount_percent": "5"},
+            {"description": "安装 Installation", "quantity": "1", "unit_price": "50",
+             "tax_rate": "6"},
+        ],  # fmt: skip
+        "total_discount_percent": "10",
+        **extra,
+    }
+
+
+def test_the_whole_path_from_deal_to_cash(world, sales, django_capture_on_commit_callbacks):
+    rep = api(world, sales, "east_rep")
+    manager = api(world, sales, "east_manager")
+
+    # A quote from the deal: prices from the price list, exact totals.
+    response = rep.post("/api/v1/quotes/", _quote_input(sales), content_type="application/json")
+    assert response.status_code == 201, response.json()
+    quote = response.json()
+    assert quote["customer_id"] == sales["customer"].pk and quote["currency"] == "CNY"
+    assert quote["number"].startswith("Q-") and quote["version"] == 1
+    assert [line["net_amount"] for line in quote["lines"]] == ["950.000", "50.000"]
+    # subtotal 1000, -10% = 900 (855 + 45 taxable); tax 111.15 + 2.70.
+    assert (D(quote["subtotal"]), D(quote["total_discount"])) == (D(1000), D(100))
+    assert D(quote["tax_amount"]) == D("113.85")
+    assert D(quote["total"]) == D("1013.85")
+    assert D(quote["effective_discount_percent"]) == D("14.2857")  # (1050 - 900) / 1050
+    qid = quote["id"]
+
+    # Above the 10% limit: it cannot be sent before a manager approves.
+    response = rep.post(f"/api/v1/quotes/{qid}/send/", {}, content_type="application/json")
+    assert response.status_code == 400 and "status" in response.json()["error"]["fields"]
+    response = rep.post(f"/api/v1/quotes/{qid}/submit/")
+    assert response.json()["status"] == "pending_approval"
+    response = rep.post(f"/api/v1/quotes/{qid}/send/", {}, content_type="application/json")
+    assert response.status_code == 400
+    # Locked while pending.
+    response = rep.patch(
+        f"/api/v1/quotes/{qid}/", {"terms": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    approvals = manager.get("/api/v1/approvals/?status=pending").json()["results"]
+    approval = next(a for a in approvals if a["record_type"] == "quote" and a["record_id"] == qid)
+    assert approval["can_decide"] is True
+    assert rep.post(
+        f"/api/v1/approvals/{approval['id']}/decide/", {"approve": True},
+        content_type="application/json",
+    ).status_code == 403  # fmt: skip
+    response = manager.post(
+        f"/api/v1/approvals/{approval['id']}/decide/",
+        {"approve": True, "comment": "ok"},
+        content_type="application/json",
+    )
+    assert response.json()["status"] == "approved"
+    assert rep.get(f"/api/v1/quotes/{qid}/").json()["status"] == "approved"
+
+    # Sent: the PDF goes by e-mail after commit, through the outbox.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = rep.post(f"/api/v1/quotes/{qid}/send/", {}, content_type="application/json")
+    assert response.json()["status"] == "sent"
+    with tenant_context(world.a.tenant):
+        assert OutboxEvent.objects.filter(event_type="quote.sent", aggregate_id=str(qid)).exists()
+        outbox_dispatch_pending()
+        outbox_dispatch_pending()  # a second run sends nothing twice
+    sent = [m for m in mail.outbox if m.to == ["buyer@customer.example.com"]]
+    assert len(sent) == 1
+    name, content, mimetype = sent[0].attachments[0]
+    assert mimetype == "application/pdf" and name.endswith(".pdf")
+    assert quote["number"] in PdfReader(io.BytesIO(content)).pages[0].extract_text()
+
+    # Accepted -> contract -> review -> active -> order.
+    assert rep.post(f"/api/v1/quotes/{qid}/accept/").json()["status"] == "accepted"
+    contract = rep.post(
+        f"/api/v1/quotes/{qid}/contract/",
+        {"end_date": "2027-12-31", "renewal_date": "2027-11-30"},
+        content_type="application/json",
+    ).json()
+    assert contract["status"] == "draft" and D(contract["value"]) == D("1013.85")
+    assert rep.post(f"/api/v1/contracts/{contract['id']}/submit/").json()["status"] == (
+        "under_review"
+    )
+    with tenant_context(world.a.tenant):
+        review = ApprovalRequest.objects.get(record_type="contract", record_id=contract["id"])
+    manager.post(
+        f"/api/v1/approvals/{review.pk}/decide/", {"approve": True},
+        content_type="application/json",
+    )  # fmt: skip
+    assert rep.get(f"/api/v1/contracts/{contract['id']}/").json()["status"] == "active"
+    order = rep.post(f"/api/v1/contracts/{contract['id']}/order/").json()
+    assert D(order["total"]) == D("1013.85") and len(order["lines"]) == 2
+    assert order["contract_id"] == contract["id"] and order["deal_id"] == sales["deal"].pk
+
+    # A partial delivery.
+    first_line = order["lines"][0]["id"]
+    response = rep.post(
+        f"/api/v1/orders/{order['id']}/deliveries/",
+        {"lines": [{"order_line_id": first_line, "quantity": "11"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400  # more than ordered
+    response = rep.post(
+        f"/api/v1/orders/{order['id']}/deliveries/",
+        {"lines": [{"order_line_id": first_line, "quantity": "4"}]},
+        content_type="application/json",
+    )
+    assert response.json()["status"] == "partially_delivered"
+
+    # The invoice: two instalments that must add up to the total.
+    today = timezone.localdate()
+    plan = [
+        {"due_date": str(today + timedelta(days=10)), "amount": "500.00"},
+        {"due_date": str(today + timedelta(days=40)), "amount": "500.00"},
+    ]
+    response = rep.post(
+        f"/api/v1/orders/{order['id']}/invoices/", {"instalments": plan},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 400 and "instalments" in response.json()["error"]["fields"]
+    plan[1]["amount"] = "513.85"
+    response = rep.post(
+        f"/api/v1/orders/{order['id']}/invoices/", {"instalments": plan},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    invoice = response.json()
+    assert invoice["collections_owner_id"] == sales["east_rep2"].pk
+    assert [i["amount"] for i in invoice["instalments"]] == ["500.000", "513.850"]
+    nothing_left = rep.post(f"/api/v1/orders/{order['id']}/invoices/")
+    assert nothing_left.status_code == 400
+
+    # Payments: partial, then an over-payment kept as a credit.
+    pay = f"/api/v1/invoices/{invoice['id']}/payments/"
+    response = rep.post(pay, {"amount": "600", "reference": "TT-1"}, content_type="application/json")
+    invoice = response.json()
+    assert invoice["status"] == "partially_paid"
+    assert [i["paid_amount"] for i in invoice["instalments"]] == ["500.000", "100.000"]
+    assert rep.post(pay, {"amount": "0.001"}, content_type="application/json").status_code == 400
+    invoice = rep.post(pay, {"amount": "500"}, content_type="application/json").json()
+    assert invoice["status"] == "paid" and D(invoice["balance"]) == D("-86.15")
+    assert D(invoice["payments"][0]["unapplied_amount"]) == D("86.15")
+    with tenant_context(world.a.tenant):
+        events = set(OutboxEvent.objects.values_list("event_type", flat=True))
+    assert {"quote.created", "quote.approval_requested", "quote.approved", "quote.sent",
+            "quote.accepted", "contract.created", "contract.activated", "order.created",
+            "order.delivered", "invoice.issued", "payment.received", "invoice.paid",
+            "approval.requested", "approval.decided"} <= events  # fmt: skip
+
+
+def _invoice(world, sales, *, plan_days, amounts, issue_days_ago=120):
+    """An invoice on the deal (services), issued `issue_days_ago`, due on the given days
+    relative to today."""
+    from crm_core.services.invoices import invoice_create
+    from crm_core.services.orders import order_from_quote
+    from crm_core.services.quotes import quote_answer, quote_create, quote_send
+
+    rep = sales["east_rep"]
+    today = timezone.localdate()
+    quote = quote_create(
+        actor=rep,
+        data={
+            "deal": sales["deal"],
+            "lines": [{"description": "Service", "quantity": 1, "unit_price": sum(amounts),
+                       "tax_rate": 0}],
+        },  # fmt: skip
+    )
+    quote = quote_send(quote=quote, actor=rep)
+    quote = quote_answer(quote=quote, actor=rep, accepted=True)
+    order = order_from_quote(quote=quote, actor=rep)
+    return invoice_create(
+        order=order,
+        actor=rep,
+        issue_date=today - timedelta(days=issue_days_ago),
+        instalments=[
+            {"due_date": today + timedelta(days=days), "amount": D(amount)}
+            for days, amount in zip(plan_days, amounts, strict=True)
+        ],
+    )
+
+
+def test_overdue_ageing_and_the_collections_list(world, sales):
+    with tenant_context(world.a.tenant):
+        invoice = _invoice(world, sales, plan_days=[-95, -45, -5, 20], amounts=[100, 200, 300, 400])
+        today = timezone.localdate()
+        assert customer_overdue(customer=sales["customer"], today=today) == {"CNY": D(600)}
+        assert deal_overdue(deal=sales["deal"], today=today) == {"CNY": D(600)}
+        buckets = ageing(user=sales["east_manager"], today=today)["CNY"]
+        assert buckets == {"0-30": D(300), "31-60": D(200), "61-90": D(0), "90+": D(100)}
+        rows = collections_list(user=sales["east_rep2"], today=today, filters={})
+        assert rows == []  # the collections owner does not see the east rep's invoices
+        rows = collections_list(user=sales["east_rep"], today=today, filters={"overdue": True})
+        assert [(row.owed, row.bucket) for row in rows] == [
+            (D(100), "90+"), (D(200), "31-60"), (D(300), "0-30")
+        ]  # fmt: skip
+        # A later date ages everything further (the clock is a parameter).
+        later = ageing(user=sales["east_rep"], today=today + timedelta(days=30))["CNY"]
+        assert later["90+"] == D(100) and later["61-90"] == D(200)
+        assert invoice.status == Invoice.Status.ISSUED
+
+
+def test_the_collections_owner_is_reminded_before_and_after_each_due_date(world, sales):
+    owner = sales["east_rep2"]
+    with tenant_context(world.a.tenant):
+        invoice = _invoice(world, sales, plan_days=[10], amounts=[100], issue_days_ago=0)
+        due = invoice.instalments.get().due_date
+
+        def reminders():
+            return list(
+                Notification.objects.filter(user=owner, record_type="invoice", record_id=invoice.pk)
+                .order_by("id")
+                .values_list("dedupe_key", flat=True)
+            )
+
+        assert payment_reminders(today=due - timedelta(days=4)) == 0
+        assert payment_reminders(today=due - timedelta(days=3)) == 1
+        assert payment_reminders(today=due - timedelta(days=2)) == 0  # once before
+        assert payment_reminders(today=due) == 0
+        assert payment_reminders(today=due + timedelta(days=1)) == 1
+        assert payment_reminders(today=due + timedelta(days=3)) == 0
+        assert payment_reminders(today=due + timedelta(days=8)) == 1
+        assert [key.rsplit(":", 1)[1] for key in reminders()] == ["before", "after1", "after7"]
+        # Paid: no more reminders.
+        from crm_core.services.invoices import payment_record
+
+        payment_record(invoice=invoice, actor=sales["east_rep"], amount=D(100))
+        assert payment_reminders(today=due + timedelta(days=14)) == 0
+
+
+def test_contract_ending_and_renewal_reminders_and_expiry(world, sales):
+    from crm_core.services.contracts import contract_create, contract_submit_review
+    from crm_core.services.approvals import approval_decide, approval_pending
+
+    with tenant_context(world.a.tenant):
+        today = timezone.localdate()
+        contract = contract_create(
+            actor=sales["east_rep"],
+            data={
+                "title": "Support 2026",
+                "customer": sales["customer"],
+                "currency": "CNY",
+                "value": D(1200),
+                "start_date": today - timedelta(days=300),
+                "end_date": today + timedelta(days=20),
+                "renewal_date": today + timedelta(days=10),
+            },
+        )
+        contract_submit_review(contract=contract, actor=sales["east_rep"])
+        request = approval_pending(record_type="contract", record_id=contract.pk)
+        approval_decide(request=request, actor=sales["east_manager"], approve=True)
+        counts = lead_to_cash_sweep(today=today)
+        assert counts.contract_reminders == 2
+        assert lead_to_cash_sweep(today=today).contract_reminders == 0
+        titles = Notification.objects.filter(
+            user=sales["east_rep"], record_type="contract"
+        ).values_list("title", flat=True)
+        assert any("renews" in title for title in titles) and any("ends" in title for title in titles)
+        assert lead_to_cash_sweep(today=today + timedelta(days=21)).contracts_expired == 1
+        contract.refresh_from_db()
+        assert contract.status == Contract.Status.EXPIRED
+
+
+def test_approval_rules(world, sales):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from crm_core.services.approvals import approval_decide, approval_pending
+    from crm_core.services.quotes import quote_create, quote_submit
+
+    with tenant_context(world.a.tenant):
+        manager = sales["east_manager"]
+        quote = quote_create(
+            actor=manager,
+            data={
+                "customer": sales["customer"],
+                "currency": "CNY",
+                "total_discount_percent": D(30),
+                "lines": [{"description": "x", "quantity": 1, "unit_price": 10}],
+            },
+        )
+        quote_submit(quote=quote, actor=manager)
+        request = approval_pending(record_type="quote", record_id=quote.pk)
+        with pytest.raises(PermissionDenied):  # not one's own request
+            approval_decide(request=request, actor=manager, approve=True)
+        with pytest.raises(PermissionDenied):  # west is not the manager's team... but admin may
+            approval_decide(request=request, actor=sales["west_rep"], approve=True)
+        with pytest.raises(ValidationError):  # a rejection says why
+            approval_decide(request=request, actor=sales["admin"], approve=False)
+        approval_decide(request=request, actor=sales["admin"], approve=False, comment="too much")
+        quote.refresh_from_db()
+        assert quote.status == Quote.Status.DRAFT  # back to the rep, editable again
+        assert ApprovalRequest.objects.get(pk=request.pk).comment == "too much"
+
+
+def test_visibility_and_field_errors(world, sales):
+    rep = api(world, sales, "east_rep")
+    west = api(world, sales, "west_rep")
+    manager = api(world, sales, "east_manager")
+    quote = rep.post("/api/v1/quotes/", _quote_input(sales), content_type="application/json")
+    qid = quote.json()["id"]
+    assert west.get(f"/api/v1/quotes/{qid}/").status_code == 404
+    assert qid not in [q["id"] for q in west.get("/api/v1/quotes/").json()["results"]]
+    assert manager.get(f"/api/v1/quotes/{qid}/").status_code == 200  # team
+    response = rep.post(
+        "/api/v1/quotes/",
+        {
+            "deal_id": sales["deal"].pk,
+            "currency": "cny",
+            "lines": [{"quantity": "-1", "description": "x", "unit_price": "1"}],
+        },
+        content_type="application/json",
+    )
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert {"currency", "lines.0.quantity"} <= set(fields)
+    response = rep.post(
+        "/api/v1/quotes/", {"deal_id": sales["deal"].pk, "lines": [], "bogus": 1},
+        content_type="application/json",
+    )  # fmt: skip
+    assert "bogus" in response.json()["error"]["fields"]
+
+
+def test_revising_a_sent_quote_makes_a_new_version(world, sales):
+    rep = api(world, sales, "east_rep")
+    quote = rep.post(
+        "/api/v1/quotes/", _quote_input(sales, total_discount_percent="0"),
+        content_type="application/json",
+    ).json()  # fmt: skip
+    # 5% on one line only: within the limit, sent at once.
+    assert rep.post(f"/api/v1/quotes/{quote['id']}/send/").json()["status"] == "sent"
+    revision = rep.post(f"/api/v1/quotes/{quote['id']}/revise/").json()
+    assert (revision["number"], revision["version"]) == (quote["number"], 2)
+    assert revision["status"] == "draft" and revision["previous_id"] == quote["id"]
+    numbers = [q["id"] for q in rep.get("/api/v1/quotes/").json()["results"]]
+    assert revision["id"] in numbers and quote["id"] not in numbers  # latest versions only
+    assert rep.post(f"/api/v1/quotes/{quote['id']}/revise/").status_code == 400
+
+
+def test_pages_gate_sending_until_approved(world, sales):
+    client = signed_in(world.a, sales["east_rep"].email)
+    response = client.get(f"/quotes/new/?deal={sales['deal'].pk}")
+    assert response.status_code == 200
+    data = {
+        "deal": sales["deal"].pk,
+        "currency": "CNY",
+        "language": "zh-hans",
+        "total_discount_percent": "20",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-product": sales["product"].pk,
+        "lines-0-quantity": "2",
+        "lines-1-description": "",
+    }
+    response = client.post("/quotes/new/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_context(world.a.tenant):
+        quote = Quote.objects.get(deal=sales["deal"])
+        assert quote.total == D("180.80")  # 200 - 20% = 160, +13% tax
+    response = client.post(f"/quotes/{quote.pk}/send/", {"to": "x@example.com"}, follow=True)
+    assert "approval" in response.content.decode()
+    client.post(f"/quotes/{quote.pk}/submit/")
+    client.post(f"/quotes/{quote.pk}/send/", {"to": "x@example.com"})
+    with tenant_context(world.a.tenant):
+        quote.refresh_from_db()
+        assert quote.status == Quote.Status.PENDING_APPROVAL
+    manager = signed_in(world.a, sales["east_manager"].email)
+    page = manager.get(f"/quotes/{quote.pk}/").content.decode()
+    assert "decision" in page
+    with tenant_context(world.a.tenant):
+        request = ApprovalRequest.objects.get(record_type="quote", record_id=quote.pk)
+    manager.post(f"/approvals/{request.pk}/decide/", {"decision": "approve"})
+    client.post(f"/quotes/{quote.pk}/send/", {"to": "x@example.com"})
+    with tenant_context(world.a.tenant):
+        quote.refresh_from_db()
+        assert quote.status == Quote.Status.SENT and quote.sent_to == "x@example.com"
+    pdf = client.get(f"/quotes/{quote.pk}/pdf/")
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "报价单" in text and "软件许可" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("ja", ["見積書", "合計", "株式会社テスト"]), ("zh-hans", ["报价单", "合计"]), ("en", ["Quote", "Total"])],
+)
+def test_the_pdf_renders_in_the_customers_language(world, sales, language, words):
+    from crm_core.services.quote_pdf import quote_pdf
+    from crm_core.services.quotes import quote_create
+
+    with tenant_context(world.a.tenant):
+        quote = quote_create(
+            actor=sales["east_rep"],
+            data={
+                "deal": sales["deal"],
+                "language": language,
+                "lines": [{"description": "株式会社テスト 专用 & <b>", "quantity": 1,
+                           "unit_price": 1}],
+            },  # fmt: skip
+        )
+        text = PdfReader(io.BytesIO(quote_pdf(quote))).pages[0].extract_text()
+    for word in words:
+        assert word in text
+
+
+def test_summary_per_rep_and_customer(world, sales):
+    from crm_core.services.invoices import payment_record
+
+    with tenant_context(world.a.tenant):
+        invoice = _invoice(world, sales, plan_days=[-10, 30], amounts=[100, 50])
+        payment_record(invoice=invoice, actor=sales["east_rep"], amount=D(40))
+        rows = sales_summary(user=sales["east_manager"], by="owner")
+        row = next(r for r in rows if r.key == sales["east_rep"].pk and r.currency == "CNY")
+        assert row.amounts == {
+            "quoted": D(150), "contracted": D(0), "invoiced": D(150), "received": D(40),
+            "overdue": D(60),
+        }  # fmt: skip
+        by_customer = sales_summary(user=sales["east_manager"], by="customer")
+        assert any(r.key == sales["customer"].pk and r.amounts["overdue"] == 60 for r in by_customer)
+        assert Order.objects.filter(deal=sales["deal"]).count() == 1
+        assert Instalment.objects.filter(invoice=invoice).count() == 2
