@@ -158,6 +158,13 @@ ID_MODELS = {
     "imports": crm.ImportJob,
     "assignment-rules": crm.AssignmentRule,
     "regions": crm.Region,
+    "products": crm.Product,
+    "price-lists": crm.PriceList,
+    "quotes": crm.Quote,
+    "approvals": crm.ApprovalRequest,
+    "contracts": crm.Contract,
+    "orders": crm.Order,
+    "invoices": crm.Invoice,
 }
 
 

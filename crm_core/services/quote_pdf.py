@@ -87,7 +87,7 @@ def quote_pdf(quote: Quote) -> bytes:
         )
         totals = [
             [_("Subtotal"), money_text(quote.subtotal, quote.currency)],
-            [_("Total discount"), money_text(-quote.total_discount, quote.currency)],
+            [_("Total discount"), money_text(0 - quote.total_discount, quote.currency)],
             [_("Tax"), money_text(quote.tax_amount, quote.currency)],
             [_("Total"), money_text(quote.total, quote.currency)],
         ]

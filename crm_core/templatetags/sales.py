@@ -24,3 +24,31 @@ def number(value) -> str:
         return "—"
     text = f"{Decimal(value):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.inclusion_tag("crm_core/sales/_record_panel.html", takes_context=True)
+def sales_panel(context, record):
+    """Quotes, contracts, orders and invoices of a deal or customer the user sees, with
+    what is overdue: the deal and customer pages show it with one tag."""
+    from accounts.roles import Perm, has_perm
+
+    from ..models import Contract, Customer, Deal, Invoice, Order, Quote
+    from ..selectors.collections import customer_overdue, deal_overdue
+    from ..selectors.sales import sales_queryset
+
+    user = context["request"].user
+    key = "deal" if isinstance(record, Deal) else "customer"
+    filters = {key: record.pk}
+    overdue = deal_overdue(deal=record) if isinstance(record, Deal) else customer_overdue(
+        customer=record
+    )
+    return {
+        "record": record,
+        "is_deal": key == "deal",
+        "quotes": sales_queryset(Quote, user=user, filters=filters)[:20],
+        "contracts": sales_queryset(Contract, user=user, filters=filters)[:20],
+        "orders": sales_queryset(Order, user=user, filters=filters)[:20],
+        "invoices": sales_queryset(Invoice, user=user, filters=filters)[:20],
+        "overdue": overdue,
+        "can_quote": has_perm(user, Perm.CHANGE_RECORDS) and not isinstance(record, Customer),
+    }
