@@ -732,9 +732,7 @@ class ApprovalRequest(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    requested_by = models.ForeignKey(
-        USER, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    requested_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
     team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -808,6 +806,9 @@ class SalesLine(models.Model):
     class Meta:
         abstract = True
         ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.description
 
 
 class Quote(SalesDocument):

@@ -2,7 +2,7 @@
 work list with ageing, and the manager's summary."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -205,6 +205,11 @@ class CollectionsApi(APIView):
         )
 
 
+class SummaryParams(serializers.Serializer):
+    by = serializers.ChoiceField(choices=["owner", "customer"], required=False)
+    since = serializers.DateField(required=False)
+
+
 class SalesSummaryApi(APIView):
     """Quoted, contracted, invoiced, received and overdue per rep or per customer, per
     currency."""
@@ -212,10 +217,7 @@ class SalesSummaryApi(APIView):
     permission_classes = [api_permission(Perm.VIEW_SALES_REPORTS)]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("by", str, enum=["owner", "customer"]),
-            OpenApiParameter("since", str, description="YYYY-MM-DD"),
-        ],
+        parameters=[SummaryParams],
         responses=inline_serializer(
             "SalesSummaryRow",
             {
@@ -231,13 +233,7 @@ class SalesSummaryApi(APIView):
         ),
     )
     def get(self, request):
-        params = inline_serializer(
-            "SummaryParams",
-            {
-                "by": serializers.ChoiceField(choices=["owner", "customer"], required=False),
-                "since": serializers.DateField(required=False),
-            },
-        )(data=request.query_params)
+        params = SummaryParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         rows = collection_selectors.sales_summary(
             user=request.user,

@@ -56,9 +56,7 @@ class ProductListApi(APIView):
     def post(self, request):
         data = ProductInput(data=request.data)
         data.is_valid(raise_exception=True)
-        product = service_call(
-            services.product_save, actor=request.user, data=data.validated_data
-        )
+        product = service_call(services.product_save, actor=request.user, data=data.validated_data)
         return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
 
 
@@ -114,7 +112,9 @@ class PriceListListApi(APIView):
 
     @extend_schema(responses=PriceListOutput(many=True))
     def get(self, request):
-        queryset = price_lists_visible(request.user).prefetch_related("items__product").order_by("-id")
+        queryset = (
+            price_lists_visible(request.user).prefetch_related("items__product").order_by("-id")
+        )
         return paged_response(self, request, queryset, PriceListOutput)
 
     @extend_schema(request=PriceListInput, responses={201: PriceListOutput})
@@ -132,7 +132,9 @@ class PriceListDetailApi(APIView):
 
     @extend_schema(responses=PriceListOutput)
     def get(self, request, pk):
-        return Response(PriceListOutput(get_object_or_404(price_lists_visible(request.user), pk=pk)).data)
+        return Response(
+            PriceListOutput(get_object_or_404(price_lists_visible(request.user), pk=pk)).data
+        )
 
     @extend_schema(request=PriceListInput, responses=PriceListOutput)
     def patch(self, request, pk):

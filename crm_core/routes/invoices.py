@@ -24,7 +24,9 @@ api = [
     path(
         "invoices/<int:pk>/cancel/", api_views.InvoiceCancelApi.as_view(), name="api-invoice-cancel"
     ),
-    path("orders/<int:pk>/invoices/", api_views.OrderInvoicesApi.as_view(), name="api-order-invoices"),
+    path(
+        "orders/<int:pk>/invoices/", api_views.OrderInvoicesApi.as_view(), name="api-order-invoices"
+    ),
     path("collections/", api_views.CollectionsApi.as_view(), name="api-collections"),
     path("sales-summary/", api_views.SalesSummaryApi.as_view(), name="api-sales-summary"),
 ]

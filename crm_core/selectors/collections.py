@@ -94,8 +94,10 @@ def ageing(*, user, today: date | None = None) -> dict[str, dict[str, Decimal]]:
     """Overdue amounts per currency and ageing bucket."""
     today = today or timezone.localdate()
     result: dict[str, dict[str, Decimal]] = {}
-    for row in open_instalments(user=user).filter(due_date__lt=today).values(
-        "invoice__currency", "due_date", "amount", "paid_amount"
+    for row in (
+        open_instalments(user=user)
+        .filter(due_date__lt=today)
+        .values("invoice__currency", "due_date", "amount", "paid_amount")
     ):
         buckets = result.setdefault(
             row["invoice__currency"], dict.fromkeys(AGEING_BUCKETS, Decimal(0))
@@ -176,4 +178,3 @@ def balances(queryset: QuerySet[Invoice]) -> dict[str, dict[str, Decimal]]:
             "balance": row["total"] - row["paid"],
         }
     return dict(result)
-

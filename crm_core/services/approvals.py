@@ -130,9 +130,7 @@ def approval_decide(
     comment = (comment or "").strip()
     if not approve and not comment:
         raise ValidationError({"comment": [_("Say why it is rejected.")]})
-    request.status = (
-        ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
-    )
+    request.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
     request.decided_by = actor
     request.decided_at = now or timezone.now()
     request.comment = comment

@@ -53,10 +53,14 @@ def _title(user, key: str, **params) -> str:
 def payment_reminders(*, today: date) -> int:
     before = sales_settings_get().remind_days_before_due
     created = 0
-    instalments = open_instalments().filter(
-        due_date__lte=today + timedelta(days=before),
-        invoice__collections_owner__is_active=True,
-    ).select_related("invoice", "invoice__collections_owner", "invoice__customer")
+    instalments = (
+        open_instalments()
+        .filter(
+            due_date__lte=today + timedelta(days=before),
+            invoice__collections_owner__is_active=True,
+        )
+        .select_related("invoice", "invoice__collections_owner", "invoice__customer")
+    )
     for instalment in instalments:
         invoice: Invoice = instalment.invoice
         owner = invoice.collections_owner
@@ -67,7 +71,11 @@ def payment_reminders(*, today: date) -> int:
         if days <= 0:
             stage = "before"
             title = _title(
-                owner, "due_soon", date=instalment.due_date.isoformat(), invoice=label, amount=amount
+                owner,
+                "due_soon",
+                date=instalment.due_date.isoformat(),
+                invoice=label,
+                amount=amount,
             )
         else:
             passed = [mark for mark in OVERDUE_DAYS if mark <= days]
@@ -116,5 +124,3 @@ def lead_to_cash_sweep(*, today: date | None = None) -> SweepCounts:
         payment_reminders=payment_reminders(today=today),
         contract_reminders=contract_reminders(today=today),
     )
-
-

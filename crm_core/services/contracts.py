@@ -77,14 +77,20 @@ def _clean(contract: Contract, actor: User) -> None:
         errors["value"] = [_("Enter an amount of zero or more.")]
     if contract.start_date and contract.end_date and contract.end_date < contract.start_date:
         errors["end_date"] = [_("The end is before the start.")]
-    if contract.renewal_date and contract.start_date and contract.renewal_date < contract.start_date:
+    if (
+        contract.renewal_date
+        and contract.start_date
+        and contract.renewal_date < contract.start_date
+    ):
         errors["renewal_date"] = [_("The renewal is before the start.")]
     validate_model(contract, errors, exclude=["number", "customer", "owner", "created_by"])
 
 
 def _apply(contract: Contract, data: dict, actor: User) -> None:
-    if "owner" in data and data["owner"] != contract.owner and not has_perm(
-        actor, Perm.REASSIGN_RECORDS
+    if (
+        "owner" in data
+        and data["owner"] != contract.owner
+        and not has_perm(actor, Perm.REASSIGN_RECORDS)
     ):
         raise PermissionDenied
     record_apply(contract, data, editable=EDITABLE_FIELDS)
@@ -200,9 +206,7 @@ approval_on_decided("contract", _on_decided)
 
 
 @transaction.atomic
-def contract_terminate(
-    *, contract: Contract, actor: User, now: datetime | None = None
-) -> Contract:
+def contract_terminate(*, contract: Contract, actor: User, now: datetime | None = None) -> Contract:
     ensure_can_change(actor, contract)
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     if contract.status != Contract.Status.ACTIVE:

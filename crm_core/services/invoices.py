@@ -249,7 +249,9 @@ def payment_record(
     )
     invoice.paid_amount += amount
     invoice.status = (
-        Invoice.Status.PAID if invoice.paid_amount >= invoice.total else Invoice.Status.PARTIALLY_PAID
+        Invoice.Status.PAID
+        if invoice.paid_amount >= invoice.total
+        else Invoice.Status.PARTIALLY_PAID
     )
     invoice.save(update_fields=["paid_amount", "status", "updated_at"])
     record_event(

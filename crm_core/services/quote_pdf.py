@@ -15,8 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -55,10 +54,7 @@ def quote_pdf(quote: Quote) -> bytes:
             Spacer(1, 4 * mm),
             Paragraph(f"{_('Customer')}: {escape(quote.customer.name)}", body),
             Paragraph(f"{_('Version')}: {quote.version}", body),
-            Paragraph(
-                f"{_('Valid until')}: {quote.valid_until.isoformat() if quote.valid_until else '—'}",
-                body,
-            ),
+            Paragraph(f"{_('Valid until')}: {quote.valid_until or '—'}", body),
             Spacer(1, 6 * mm),
         ]
         rows = [[_("Description"), _("Quantity"), _("Unit price"), _("Discount (%)"),
@@ -103,7 +99,11 @@ def quote_pdf(quote: Quote) -> bytes:
         )
         story += [table, Spacer(1, 4 * mm), totals_table]
         if quote.terms:
-            story += [Spacer(1, 6 * mm), Paragraph(_("Terms"), body), Paragraph(escape(quote.terms).replace("\n", "<br/>"), body)]
+            story += [
+                Spacer(1, 6 * mm),
+                Paragraph(_("Terms"), body),
+                Paragraph(escape(quote.terms).replace("\n", "<br/>"), body),
+            ]
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer, pagesize=A4, title=f"{quote.number} v{quote.version}", author=company

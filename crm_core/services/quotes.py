@@ -9,7 +9,6 @@ decision (services/approvals.py) and cannot be sent before it is approved.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -79,8 +78,10 @@ def _fill(quote: Quote, *, actor: User, data: dict, today: date) -> list[QuoteLi
     """Apply `data` (with "lines"), validate everything, compute the totals."""
     data = dict(data)
     lines = data.pop("lines", None)
-    if "owner" in data and data["owner"] != quote.owner and not has_perm(
-        actor, Perm.REASSIGN_RECORDS
+    if (
+        "owner" in data
+        and data["owner"] != quote.owner
+        and not has_perm(actor, Perm.REASSIGN_RECORDS)
     ):
         raise PermissionDenied
     record_apply(quote, data, editable=EDITABLE_FIELDS)
@@ -253,9 +254,7 @@ approval_on_decided("quote", _on_decided)
 
 
 @transaction.atomic
-def quote_send(
-    *, quote: Quote, actor: User, to: str = "", now: datetime | None = None
-) -> Quote:
+def quote_send(*, quote: Quote, actor: User, to: str = "", now: datetime | None = None) -> Quote:
     """Send the quote's PDF by e-mail (after commit, by the outbox handler). A draft
     within the discount limit is approved on the way; otherwise it must be approved."""
     ensure_can_change(actor, quote)
@@ -276,7 +275,9 @@ def quote_send(
     try:
         validate_email(to)
     except ValidationError:
-        raise ValidationError({"to": [_("Enter the e-mail address to send the quote to.")]}) from None
+        raise ValidationError(
+            {"to": [_("Enter the e-mail address to send the quote to.")]}
+        ) from None
     quote.status = Quote.Status.SENT
     quote.sent_at = now or timezone.now()
     quote.sent_to = to

@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from ..money import HUNDRED, LineInput, Totals, compute_totals, round_money
 from ..models import PriceList, SalesLine
+from ..money import HUNDRED, LineInput, Totals, compute_totals, round_money
 from .products import unit_price_for
 
 MAX_LINES = 200
@@ -48,9 +48,7 @@ def lines_build(
     for index, data in enumerate(lines):
         key = f"lines.{index}"
         product = data.get("product")
-        description = (data.get("description") or "").strip() or (
-            product.name if product else ""
-        )
+        description = (data.get("description") or "").strip() or (product.name if product else "")
         if not description:
             errors[f"{key}.description"] = [_("Choose a product or describe the line.")]
         if len(description) > 300:

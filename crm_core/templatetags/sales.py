@@ -39,8 +39,8 @@ def sales_panel(context, record):
     user = context["request"].user
     key = "deal" if isinstance(record, Deal) else "customer"
     filters = {key: record.pk}
-    overdue = deal_overdue(deal=record) if isinstance(record, Deal) else customer_overdue(
-        customer=record
+    overdue = (
+        deal_overdue(deal=record) if isinstance(record, Deal) else customer_overdue(customer=record)
     )
     return {
         "record": record,

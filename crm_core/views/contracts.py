@@ -65,7 +65,9 @@ def contract_edit(request, pk=None):
 
     return form_page(
         request,
-        form=ContractForm(request.POST or None, instance=contract, initial=initial, user=request.user),
+        form=ContractForm(
+            request.POST or None, instance=contract, initial=initial, user=request.user
+        ),
         save=save,
         title=str(contract) if contract else _("New contract"),
         cancel=reverse("crm:contract", args=[pk]) if pk else reverse("crm:contracts"),

@@ -55,7 +55,9 @@ def product_list(request):
         "crm_core/sales/products.html",
         {
             "products": Product.objects.order_by("code")[:500],
-            "price_lists": price_lists_visible(request.user).select_related("customer").order_by("-id")[:200],
+            "price_lists": price_lists_visible(request.user)
+            .select_related("customer")
+            .order_by("-id")[:200],
             "can_manage": has_perm(request.user, Perm.MANAGE_PRODUCTS),
         },
     )
@@ -98,9 +100,7 @@ def price_list_detail(request, pk):
     can_manage = has_perm(request.user, Perm.MANAGE_PRODUCTS)
     form = PriceForm(request.POST or None)
     if request.method == "POST" and can_manage and form.is_valid():
-        services.price_list_item_set(
-            actor=request.user, price_list=price_list, **form.cleaned_data
-        )
+        services.price_list_item_set(actor=request.user, price_list=price_list, **form.cleaned_data)
         form = PriceForm()
     return render(
         request,

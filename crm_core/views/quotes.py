@@ -5,8 +5,8 @@ contract, order), the PDF; and the approvals page where managers decide."""
 import re
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -198,7 +198,9 @@ def quote_detail(request, pk):
             "quote": quote,
             "lines": quote.lines.select_related("product"),
             "versions": quote_versions(quote),
-            "approvals": approval_services.approval_history(record_type="quote", record_id=quote.pk),
+            "approvals": approval_services.approval_history(
+                record_type="quote", record_id=quote.pk
+            ),
             "pending": pending,
             "can_decide": pending and approval_services.approval_can_decide(request.user, pending),
             "can_edit": can_edit,

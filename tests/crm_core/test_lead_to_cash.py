@@ -3,7 +3,7 @@ approval gating, PDF by e-mail) -> contract (review) -> order -> partial deliver
 invoice with instalments -> partial and over-payments -> overdue, collections, summary."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,8 +30,12 @@ from crm_core.selectors.collections import (
     sales_summary,
 )
 from crm_core.services.collections import lead_to_cash_sweep, payment_reminders
-from crm_core.services.products import price_list_item_set, price_list_save, product_save
-from crm_core.services.products import sales_settings_update
+from crm_core.services.products import (
+    price_list_item_set,
+    price_list_save,
+    product_save,
+    sales_settings_update,
+)
 from crm_platform.outbox.models import OutboxEvent
 from crm_platform.outbox.services import outbox_dispatch_pending
 from tests.conftest import client_for, signed_in
@@ -63,7 +67,9 @@ def sales(world):
             name="Big deal",
             customer=customer,
             pipeline=crew["pipeline"],
-            stage=crew["stages"]["Won"] if "Won" in crew["stages"] else crew["pipeline"].stages.first(),
+            stage=crew["stages"]["Won"]
+            if "Won" in crew["stages"]
+            else crew["pipeline"].stages.first(),
             owner=crew["east_rep"],
             team=crew["east_rep"].team,
             currency="CNY",
@@ -82,8 +88,12 @@ def _quote_input(sales, **extra):
         "deal_id": sales["deal"].pk,
         "lines": [
             {"product_id": sales["product"].pk, "quantity": "10", "discount_percent": "5"},
-            {"description": "安装 Installation", "quantity": "1", "unit_price": "50",
-             "tax_rate": "6"},
+            {
+                "description": "安装 Installation",
+                "quantity": "1",
+                "unit_price": "50",
+                "tax_rate": "6",
+            },
         ],  # fmt: skip
         "total_discount_percent": "10",
         **extra,
@@ -116,9 +126,7 @@ def test_the_whole_path_from_deal_to_cash(world, sales, django_capture_on_commit
     response = rep.post(f"/api/v1/quotes/{qid}/send/", {}, content_type="application/json")
     assert response.status_code == 400
     # Locked while pending.
-    response = rep.patch(
-        f"/api/v1/quotes/{qid}/", {"terms": "x"}, content_type="application/json"
-    )
+    response = rep.patch(f"/api/v1/quotes/{qid}/", {"terms": "x"}, content_type="application/json")
     assert response.status_code == 400
     approvals = manager.get("/api/v1/approvals/?status=pending").json()["results"]
     approval = next(a for a in approvals if a["record_type"] == "quote" and a["record_id"] == qid)
@@ -212,7 +220,9 @@ def test_the_whole_path_from_deal_to_cash(world, sales, django_capture_on_commit
 
     # Payments: partial, then an over-payment kept as a credit.
     pay = f"/api/v1/invoices/{invoice['id']}/payments/"
-    response = rep.post(pay, {"amount": "600", "reference": "TT-1"}, content_type="application/json")
+    response = rep.post(
+        pay, {"amount": "600", "reference": "TT-1"}, content_type="application/json"
+    )
     invoice = response.json()
     assert invoice["status"] == "partially_paid"
     assert [i["paid_amount"] for i in invoice["instalments"]] == ["500.000", "100.000"]
@@ -241,8 +251,9 @@ def _invoice(world, sales, *, plan_days, amounts, issue_days_ago=120):
         actor=rep,
         data={
             "deal": sales["deal"],
-            "lines": [{"description": "Service", "quantity": 1, "unit_price": sum(amounts),
-                       "tax_rate": 0}],
+            "lines": [
+                {"description": "Service", "quantity": 1, "unit_price": sum(amounts), "tax_rate": 0}
+            ],
         },  # fmt: skip
     )
     quote = quote_send(quote=quote, actor=rep)
@@ -308,8 +319,8 @@ def test_the_collections_owner_is_reminded_before_and_after_each_due_date(world,
 
 
 def test_contract_ending_and_renewal_reminders_and_expiry(world, sales):
-    from crm_core.services.contracts import contract_create, contract_submit_review
     from crm_core.services.approvals import approval_decide, approval_pending
+    from crm_core.services.contracts import contract_create, contract_submit_review
 
     with tenant_context(world.a.tenant):
         today = timezone.localdate()
@@ -334,7 +345,9 @@ def test_contract_ending_and_renewal_reminders_and_expiry(world, sales):
         titles = Notification.objects.filter(
             user=sales["east_rep"], record_type="contract"
         ).values_list("title", flat=True)
-        assert any("renews" in title for title in titles) and any("ends" in title for title in titles)
+        assert any("renews" in title for title in titles) and any(
+            "ends" in title for title in titles
+        )
         assert lead_to_cash_sweep(today=today + timedelta(days=21)).contracts_expired == 1
         contract.refresh_from_db()
         assert contract.status == Contract.Status.EXPIRED
@@ -459,7 +472,11 @@ def test_pages_gate_sending_until_approved(world, sales):
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("ja", ["見積書", "合計", "株式会社テスト"]), ("zh-hans", ["报价单", "合计"]), ("en", ["Quote", "Total"])],
+    [
+        ("ja", ["見積書", "合計", "株式会社テスト"]),
+        ("zh-hans", ["报价单", "合计"]),
+        ("en", ["Quote", "Total"]),
+    ],
 )
 def test_the_pdf_renders_in_the_customers_language(world, sales, language, words):
     from crm_core.services.quote_pdf import quote_pdf
@@ -471,8 +488,9 @@ def test_the_pdf_renders_in_the_customers_language(world, sales, language, words
             data={
                 "deal": sales["deal"],
                 "language": language,
-                "lines": [{"description": "株式会社テスト 专用 & <b>", "quantity": 1,
-                           "unit_price": 1}],
+                "lines": [
+                    {"description": "株式会社テスト 专用 & <b>", "quantity": 1, "unit_price": 1}
+                ],
             },  # fmt: skip
         )
         text = PdfReader(io.BytesIO(quote_pdf(quote))).pages[0].extract_text()
@@ -493,6 +511,74 @@ def test_summary_per_rep_and_customer(world, sales):
             "overdue": D(60),
         }  # fmt: skip
         by_customer = sales_summary(user=sales["east_manager"], by="customer")
-        assert any(r.key == sales["customer"].pk and r.amounts["overdue"] == 60 for r in by_customer)
+        assert any(
+            r.key == sales["customer"].pk and r.amounts["overdue"] == 60 for r in by_customer
+        )
         assert Order.objects.filter(deal=sales["deal"]).count() == 1
         assert Instalment.objects.filter(invoice=invoice).count() == 2
+
+
+def test_deal_and_customer_pages_show_documents_and_overdue(world, sales):
+    with tenant_context(world.a.tenant):
+        invoice = _invoice(world, sales, plan_days=[-40, 10], amounts=[600, 400])
+    client = signed_in(world.a, sales["east_rep"].email)
+    for path in (f"/deals/{sales['deal'].pk}/", f"/customers/{sales['customer'].pk}/"):
+        page = client.get(path).content.decode()
+        assert "600.00" in page and invoice.number in page, path
+    page = client.get("/collections/?overdue=on").content.decode()
+    assert invoice.number in page and "31-60" in page
+    for path in ("/quotes/", "/contracts/", "/orders/", "/invoices/", f"/invoices/{invoice.pk}/",
+                 f"/orders/{invoice.order_id}/", "/products/", "/approvals/"):  # fmt: skip
+        assert client.get(path).status_code == 200, path
+    assert client.get("/sales-summary/").status_code == 403  # reps see their own only
+    manager = signed_in(world.a, sales["east_manager"].email)
+    assert "1,000.00" in manager.get("/sales-summary/?by=customer").content.decode()
+
+
+def test_catalogue_settings_collections_and_summary_api(world, sales):
+    admin = api(world, sales, "admin")
+    rep = api(world, sales, "east_rep")
+    response = rep.post(
+        "/api/v1/products/", {"code": "X", "name": "X"}, content_type="application/json"
+    )
+    assert response.status_code == 403  # the catalogue is the managers'
+    response = admin.post(
+        "/api/v1/products/", {"code": "sku-1", "name": "dup"}, content_type="application/json"
+    )
+    assert response.status_code == 400 and "code" in response.json()["error"]["fields"]
+    price_list = admin.post(
+        "/api/v1/price-lists/",
+        {"name": "VIP", "currency": "CNY", "customer_id": sales["customer"].pk},
+        content_type="application/json",
+    ).json()
+    admin.post(
+        f"/api/v1/price-lists/{price_list['id']}/items/",
+        {"product_id": sales["product"].pk, "unit_price": "80"},
+        content_type="application/json",
+    )
+    # The customer's own price list wins over the general one.
+    quote = rep.post(
+        "/api/v1/quotes/",
+        {
+            "deal_id": sales["deal"].pk,
+            "lines": [{"product_id": sales["product"].pk, "quantity": 1}],
+        },
+        content_type="application/json",
+    ).json()
+    assert (
+        quote["price_list_id"] == price_list["id"] and quote["lines"][0]["unit_price"] == "80.000"
+    )
+    assert rep.get("/api/v1/sales-settings/").status_code == 403
+    response = admin.patch(
+        "/api/v1/sales-settings/", {"discount_approval_percent": "150"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    with tenant_context(world.a.tenant):
+        _invoice(world, sales, plan_days=[-70], amounts=[300])
+    collections = rep.get("/api/v1/collections/?overdue=true").json()
+    assert collections["ageing"]["CNY"]["61-90"] == "300.000"
+    assert collections["rows"][0]["bucket"] == "61-90"
+    summary = admin.get("/api/v1/sales-summary/?by=owner").json()
+    row = next(r for r in summary if r["key"] == sales["east_rep"].pk)
+    assert row["overdue"] == "300.000" and row["invoiced"] == "300.000"
