@@ -20,6 +20,7 @@ MODULES = (
     "crm_list",
     "crm_import",
     "crm_search",
+    "lead_to_cash",
 )
 
 

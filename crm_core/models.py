@@ -836,7 +836,7 @@ class Quote(SalesDocument):
         verbose_name=_("deal"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="quotes",
     )
     contact = models.ForeignKey(
@@ -910,7 +910,7 @@ class Contract(SalesDocument):
         verbose_name=_("deal"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="contracts",
     )
     quote = models.ForeignKey(
@@ -953,7 +953,7 @@ class Order(SalesDocument):
         verbose_name=_("deal"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="orders",
     )
     contract = models.ForeignKey(
@@ -1045,7 +1045,7 @@ class Invoice(SalesDocument):
         verbose_name=_("deal"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="invoices",
     )
     status = models.CharField(

@@ -13,17 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.roles import Perm, Role, Visibility, has_perm, visibility_of
 
 from ..models import ApprovalRequest
 from ..records import record_event, team_ids_led_by
+from .notifications import notify
 
 # Roles from the least to the most senior: a request names the least that may decide.
 ROLE_RANK = {Role.MANAGER: 1, Role.ADMIN: 2}
@@ -74,6 +77,7 @@ def approval_request(
         approver_role=approver_role,
         approver=approver,
     )
+    _notify_deciders(request)
     record_event(
         record_type="approval",
         action="requested",
@@ -87,6 +91,44 @@ def approval_request(
         },
     )
     return request
+
+
+KIND_APPROVAL = "approval"
+TITLES = {
+    "requested": gettext_lazy("Approval needed: %(reason)s"),
+    "approved": gettext_lazy("Approved: %(reason)s"),
+    "rejected": gettext_lazy("Rejected: %(reason)s"),
+}
+
+
+def _title(user: User, key: str, request: ApprovalRequest) -> str:
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        return str(TITLES[key]) % {"reason": request.reason or request.rule}
+
+
+def _deciders(request: ApprovalRequest) -> list[User]:
+    """Who is told of a new request: the named approver, else the team's manager, else
+    the administrators."""
+    if request.approver_id:
+        return [request.approver]
+    if request.team_id and request.team.manager_id and request.team.manager.is_active:
+        if request.team.manager_id != request.requested_by_id:
+            return [request.team.manager]
+    return list(
+        User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=request.requested_by_id)
+    )
+
+
+def _notify_deciders(request: ApprovalRequest) -> None:
+    for user in _deciders(request):
+        notify(
+            user=user,
+            kind=KIND_APPROVAL,
+            title=_title(user, "requested", request),
+            record_type=request.record_type,
+            record_id=request.record_id,
+            dedupe_key=f"approval:{request.pk}:{user.pk}",
+        )
 
 
 def approvals_visible(user: User) -> QuerySet[ApprovalRequest]:
@@ -138,6 +180,16 @@ def approval_decide(
     _on_decided[request.record_type](
         record_id=request.record_id, approved=approve, actor=actor, request=request
     )
+    if request.requested_by_id and request.requested_by.is_active:
+        notify(
+            user=request.requested_by,
+            kind=KIND_APPROVAL,
+            title=_title(request.requested_by, "approved" if approve else "rejected", request),
+            body=comment,
+            record_type=request.record_type,
+            record_id=request.record_id,
+            dedupe_key=f"approval:{request.pk}:decided",
+        )
     record_event(
         record_type="approval",
         action="decided",

@@ -8,6 +8,7 @@ decision (services/approvals.py) and cannot be sent before it is approved.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -166,7 +167,7 @@ def quote_create(*, actor: User, data: dict, today: date | None = None) -> Quote
         data.setdefault("contact", deal.contact)
         data.setdefault("currency", deal.currency)
     if data.get("language") is None and data.get("customer") is not None:
-        data["language"] = _customer_language(data["customer"])
+        data["language"] = quote_language_for(data["customer"])
     quote = Quote(owner=actor, team_id=actor.team_id, created_by=actor)
     lines = _fill(quote, actor=actor, data=data, today=today)
     quote.number = number_next(kind="quote")
@@ -177,10 +178,28 @@ def quote_create(*, actor: User, data: dict, today: date | None = None) -> Quote
     return quote
 
 
-def _customer_language(customer) -> str:
-    """The customer's language guessed from its owner's (no language field on customers)."""
-    language = getattr(customer.owner, "language", "") if customer.owner_id else ""
-    return language if language in Quote.Language.values else Quote.Language.EN
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_COUNTRY_LANGUAGES = {
+    "CN": Quote.Language.ZH_HANS,
+    "中国": Quote.Language.ZH_HANS,
+    "JP": Quote.Language.JA,
+    "日本": Quote.Language.JA,
+}
+
+
+def quote_language_for(customer) -> str:
+    """The customer's language, as far as its record tells: the country of an address,
+    else the script of its name (kana: Japanese; Chinese characters only: Chinese)."""
+    for address in customer.addresses or []:
+        country = str((address or {}).get("country", "")).strip().upper()
+        if country in _COUNTRY_LANGUAGES:
+            return _COUNTRY_LANGUAGES[country]
+    if _KANA.search(customer.name) or "株式会社" in customer.name:
+        return Quote.Language.JA
+    if _HAN.search(customer.name):
+        return Quote.Language.ZH_HANS
+    return Quote.Language.EN
 
 
 @transaction.atomic

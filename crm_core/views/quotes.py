@@ -172,6 +172,7 @@ def quote_create(request):
             "customer": deal.customer_id,
             "contact": deal.contact_id,
             "currency": deal.currency,
+            "language": services.quote_language_for(deal.customer) if deal.customer_id else "en",
         }
     return _quote_form_page(request, quote=None, initial=initial)
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pypdf import PdfReader
 
+from accounts.models import User
+from accounts.roles import Role
 from crm_core.models import (
     ApprovalRequest,
     Contract,
@@ -378,10 +380,19 @@ def test_approval_rules(world, sales):
             approval_decide(request=request, actor=sales["west_rep"], approve=True)
         with pytest.raises(ValidationError):  # a rejection says why
             approval_decide(request=request, actor=sales["admin"], approve=False)
+        # The manager's own request goes to the administrators.
+        told = Notification.objects.filter(record_type="quote", record_id=quote.pk)
+        admins = set(
+            User.objects.filter(role=Role.ADMIN, is_active=True).values_list("pk", flat=True)
+        )
+        assert set(told.values_list("user_id", flat=True)) == admins
+        assert sales["admin"].pk in admins and manager.pk not in admins
         approval_decide(request=request, actor=sales["admin"], approve=False, comment="too much")
         quote.refresh_from_db()
         assert quote.status == Quote.Status.DRAFT  # back to the rep, editable again
         assert ApprovalRequest.objects.get(pk=request.pk).comment == "too much"
+        answer = told.get(user=manager)
+        assert answer.title.startswith("Rejected") and answer.body == "too much"
 
 
 def test_visibility_and_field_errors(world, sales):
@@ -582,3 +593,40 @@ def test_catalogue_settings_collections_and_summary_api(world, sales):
     summary = admin.get("/api/v1/sales-summary/?by=owner").json()
     row = next(r for r in summary if r["key"] == sales["east_rep"].pk)
     assert row["overdue"] == "300.000" and row["invoiced"] == "300.000"
+
+
+def test_the_quote_language_follows_the_customer(world, sales):
+    from crm_core.models import Customer
+    from crm_core.services.quotes import quote_create, quote_language_for
+
+    assert quote_language_for(Customer(name="株式会社テスト")) == "ja"
+    assert quote_language_for(Customer(name="上海明华贸易有限公司")) == "zh-hans"
+    assert quote_language_for(Customer(name="ACME Inc.")) == "en"
+    assert quote_language_for(Customer(name="ACME", addresses=[{"country": "jp"}])) == "ja"
+    with tenant_context(world.a.tenant):
+        quote = quote_create(
+            actor=sales["east_rep"],
+            data={"deal": sales["deal"], "lines": [{"description": "x", "quantity": 1,
+                                                     "unit_price": 1}]},
+        )  # fmt: skip
+        assert quote.language == "zh-hans"  # "east_rep 客户"
+
+
+def test_a_customer_with_documents_is_not_deleted(world, sales):
+    from django.core.exceptions import ValidationError
+
+    from crm_core.services.customers import customer_delete
+    from crm_core.services.quotes import quote_create
+
+    with tenant_context(world.a.tenant):
+        customer = sales["customers"]["west_rep"]
+        quote_create(
+            actor=sales["west_rep"],
+            data={
+                "customer": customer,
+                "currency": "CNY",
+                "lines": [{"description": "x", "quantity": 1, "unit_price": 1}],
+            },
+        )
+        with pytest.raises(ValidationError):
+            customer_delete(customer=customer, actor=sales["admin"])
