@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Case, F, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from ..models import Contract, Customer, Deal, Instalment, Invoice, Payment, Quote
@@ -91,19 +91,27 @@ def collections_list(
 
 
 def ageing(*, user, today: date | None = None) -> dict[str, dict[str, Decimal]]:
-    """Overdue amounts per currency and ageing bucket."""
+    """Overdue amounts per currency and ageing bucket (summed in the database)."""
     today = today or timezone.localdate()
-    result: dict[str, dict[str, Decimal]] = {}
-    for row in (
+    bucket = Case(
+        When(due_date__gte=today - timedelta(days=30), then=Value("0-30")),
+        When(due_date__gte=today - timedelta(days=60), then=Value("31-60")),
+        When(due_date__gte=today - timedelta(days=90), then=Value("61-90")),
+        default=Value("90+"),
+    )
+    rows = (
         open_instalments(user=user)
         .filter(due_date__lt=today)
-        .values("invoice__currency", "due_date", "amount", "paid_amount")
-    ):
+        .annotate(bucket=bucket)
+        .values("invoice__currency", "bucket")
+        .annotate(owed=Sum(F("amount") - F("paid_amount")))
+    )
+    result: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
         buckets = result.setdefault(
             row["invoice__currency"], dict.fromkeys(AGEING_BUCKETS, Decimal(0))
         )
-        bucket = ageing_bucket((today - row["due_date"]).days)
-        buckets[bucket] += row["amount"] - row["paid_amount"]
+        buckets[row["bucket"]] += row["owed"]
     return result
 
 

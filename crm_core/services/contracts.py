@@ -94,6 +94,8 @@ def _apply(contract: Contract, data: dict, actor: User) -> None:
     ):
         raise PermissionDenied
     record_apply(contract, data, editable=EDITABLE_FIELDS)
+    if "owner" in data and contract.owner_id:
+        contract.team_id = contract.owner.team_id
 
 
 @transaction.atomic

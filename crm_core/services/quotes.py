@@ -86,6 +86,8 @@ def _fill(quote: Quote, *, actor: User, data: dict, today: date) -> list[QuoteLi
     ):
         raise PermissionDenied
     record_apply(quote, data, editable=EDITABLE_FIELDS)
+    if "owner" in data and quote.owner_id:
+        quote.team_id = quote.owner.team_id
     if quote.deal_id and not quote.customer_id:
         quote.customer_id = quote.deal.customer_id
     settings = sales_settings_get()

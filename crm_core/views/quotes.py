@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 
-from ..models import ApprovalRequest, Contact, Customer, Deal, PriceList, Product, Quote
+from ..models import ApprovalRequest, Contact, Customer, Deal, Product, Quote
 from ..records import can_see, visible
+from ..selectors.products import price_lists_visible
 from ..selectors.sales import quote_versions, sales_get, sales_queryset
 from ..services import approvals as approval_services
 from ..services import contracts as contract_services
@@ -45,7 +46,7 @@ class QuoteForm(forms.ModelForm):
         self.fields["customer"].queryset = visible(Customer.objects.all(), user).order_by("-id")
         self.fields["customer"].required = False
         self.fields["contact"].queryset = visible(Contact.objects.all(), user).order_by("-id")
-        self.fields["price_list"].queryset = PriceList.objects.filter(is_active=True)
+        self.fields["price_list"].queryset = price_lists_visible(user).filter(is_active=True)
         self.fields["currency"].required = False
         self.fields["price_list"].help_text = gettext_lazy(
             "Empty: the customer's own price list in this currency, else a general one."
