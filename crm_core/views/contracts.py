@@ -3,6 +3,7 @@ termination and order."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -116,6 +117,8 @@ def contract_action(request, pk, action):
             back=back,
             to=lambda order: reverse("crm:order", args=[order.pk]),
         )
+    if action not in ACTIONS:
+        raise Http404
     run, done = ACTIONS[action]
     return action_page(
         request, run=lambda: run(contract=contract, actor=request.user), done=str(done), back=back

@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -267,7 +267,7 @@ TARGETS = {"revise": "crm:quote", "contract": "crm:contract", "order": "crm:orde
 @page_permission(Perm.CHANGE_RECORDS)
 def quote_action(request, pk, action):
     if action not in ACTIONS:
-        return HttpResponse(status=404)
+        raise Http404
     quote = sales_get(Quote, user=request.user, pk=pk)
     run, done = ACTIONS[action]
     target = TARGETS.get(action)
