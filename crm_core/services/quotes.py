@@ -292,6 +292,9 @@ def quote_send(*, quote: Quote, actor: User, to: str = "", now: datetime | None 
         )
     if quote.status not in RESENDABLE:
         raise ValidationError({"status": [_("This quote cannot be sent any more.")]})
+    now = now or timezone.now()
+    if quote.valid_until and quote.valid_until < timezone.localdate(now):
+        raise ValidationError({"valid_until": [_("Its validity has passed: revise the quote.")]})
     to = (to or "").strip() or _default_recipient(quote)
     try:
         validate_email(to)
@@ -300,7 +303,7 @@ def quote_send(*, quote: Quote, actor: User, to: str = "", now: datetime | None 
             {"to": [_("Enter the e-mail address to send the quote to.")]}
         ) from None
     quote.status = Quote.Status.SENT
-    quote.sent_at = now or timezone.now()
+    quote.sent_at = now
     quote.sent_to = to
     quote.emailed_at = None
     quote.save(update_fields=["status", "sent_at", "sent_to", "emailed_at", "updated_at"])

@@ -3,7 +3,7 @@ approval gating, PDF by e-mail) -> contract (review) -> order -> partial deliver
 invoice with instalments -> partial and over-payments -> overdue, collections, summary."""
 
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -630,3 +630,81 @@ def test_a_customer_with_documents_is_not_deleted(world, sales):
         )
         with pytest.raises(ValidationError):
             customer_delete(customer=customer, actor=sales["admin"])
+
+
+def test_invoices_per_delivery_add_up_to_the_order(world, sales):
+    from django.core.exceptions import ValidationError
+
+    from crm_core.services.invoices import invoice_cancel, invoice_create, payment_record
+    from crm_core.services.orders import delivery_record, order_cancel, order_from_quote
+    from crm_core.services.quotes import quote_answer, quote_create, quote_send
+
+    rep = sales["east_rep"]
+    with tenant_context(world.a.tenant):
+        quote = quote_create(
+            actor=rep,
+            data={
+                "deal": sales["deal"],
+                "total_discount_percent": D("3"),
+                "lines": [
+                    {"description": "A", "quantity": 3, "unit_price": D("33.33"), "tax_rate": 13},
+                    {"description": "B", "quantity": 7, "unit_price": D("9.99"), "tax_rate": 6},
+                ],
+            },
+        )
+        quote = quote_answer(quote=quote_send(quote=quote, actor=rep), actor=rep, accepted=True)
+        order = order_from_quote(quote=quote, actor=rep)
+        assert order.total == quote.total
+        a, b = order.lines.all()
+        first = delivery_record(order=order, actor=rep, quantities={a.pk: 1, b.pk: 2})
+        second = delivery_record(order=order, actor=rep, quantities={a.pk: 2, b.pk: 5})
+        order.refresh_from_db()
+        assert order.status == Order.Status.DELIVERED
+        with pytest.raises(ValidationError):
+            delivery_record(order=order, actor=rep, quantities={a.pk: 1})
+        one = invoice_create(order=order, actor=rep, delivery=first)
+        with pytest.raises(ValidationError):  # a delivery is invoiced once
+            invoice_create(order=order, actor=rep, delivery=first)
+        two = invoice_create(order=order, actor=rep, delivery=second)
+        # Rounding per delivery may leave a cent or two: the rest is invoiced last.
+        rest = order.total - one.total - two.total
+        assert abs(rest) <= D("0.05")
+        if rest > 0:
+            invoice_create(order=order, actor=rep)
+        totals = Invoice.objects.filter(order=order).values_list("total", flat=True)
+        assert sum(totals) == order.total
+        with pytest.raises(ValidationError):
+            order_cancel(order=order, actor=rep)
+        payment_record(invoice=one, actor=rep, amount=D("1.00"))
+        with pytest.raises(ValidationError):  # paid in part: it stays
+            invoice_cancel(invoice=one, actor=rep)
+        assert invoice_cancel(invoice=two, actor=rep).status == Invoice.Status.CANCELLED
+        # Cancelled: its amount can be invoiced again.
+        again = invoice_create(order=order, actor=rep, delivery=second)
+        assert again.total == two.total
+
+
+def test_sent_quotes_expire_after_their_validity(world, sales):
+    from django.core.exceptions import ValidationError
+
+    from crm_core.services.quotes import quote_create, quote_send
+
+    with tenant_context(world.a.tenant):
+        quote = quote_create(
+            actor=sales["east_rep"],
+            data={
+                "deal": sales["deal"],
+                "valid_until": date(2026, 1, 31),
+                "lines": [{"description": "x", "quantity": 1, "unit_price": 1}],
+            },
+            today=date(2026, 1, 1),
+        )
+        with pytest.raises(ValidationError):  # too late now
+            quote_send(quote=quote, actor=sales["east_rep"])
+        sent_on = datetime(2026, 1, 2, 10, tzinfo=UTC)
+        quote_send(quote=quote, actor=sales["east_rep"], now=sent_on)
+        assert lead_to_cash_sweep(today=date(2026, 1, 31)).quotes_expired == 0
+        assert lead_to_cash_sweep(today=date(2026, 2, 1)).quotes_expired == 1
+        quote.refresh_from_db()
+        assert quote.status == Quote.Status.EXPIRED
+        assert OutboxEvent.objects.filter(event_type="quote.expired").exists()
