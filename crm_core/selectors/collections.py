@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..models import Contract, Customer, Deal, Instalment, Invoice, Payment, Quote
 from ..money import AGEING_BUCKETS, ageing_bucket
 from ..records import visible
+from .sales import sales_visible
 
 OPEN_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 
@@ -26,7 +27,7 @@ def open_instalments(*, user=None) -> QuerySet[Instalment]:
         invoice__status__in=OPEN_INVOICE, paid_amount__lt=F("amount")
     )
     if user is not None:
-        queryset = queryset.filter(invoice__in=visible(Invoice.objects.all(), user))
+        queryset = queryset.filter(invoice__in=sales_visible(Invoice.objects.all(), user))
     return queryset
 
 
@@ -155,7 +156,9 @@ def sales_summary(
     contracts = visible(Contract.objects.all(), user).filter(
         status__in=(Contract.Status.ACTIVE, Contract.Status.EXPIRED, Contract.Status.TERMINATED)
     )
-    invoices = visible(Invoice.objects.all(), user).exclude(status=Invoice.Status.CANCELLED)
+    invoices = sales_visible(Invoice.objects.all(), user).exclude(
+        status=Invoice.Status.CANCELLED
+    )
     payments = Payment.objects.filter(invoice__in=invoices)
     if since:
         quotes = quotes.filter(sent_at__date__gte=since)

@@ -18,7 +18,8 @@ from accounts.roles import Perm, has_perm
 
 from ..models import Delivery, Instalment, Invoice, Order, OrderLine, Payment
 from ..money import allocate_payment, round_money, split_instalments
-from ..records import can_see, ensure_can_change, record_event
+from ..records import ensure_can_change, record_event
+from ..selectors.sales import sales_visible
 from .numbering import number_next
 from .products import sales_settings_get
 from .sales_lines import lines_totals
@@ -213,7 +214,8 @@ def payment_record(
 ) -> Payment:
     """Record money received against `invoice`. It fills the open instalments earliest
     due first; what is beyond the invoice's balance stays on it as a credit."""
-    if not has_perm(actor, Perm.RECORD_PAYMENTS) or not can_see(actor, invoice):
+    visible = sales_visible(Invoice.objects.filter(pk=invoice.pk), actor).exists()
+    if not has_perm(actor, Perm.RECORD_PAYMENTS) or not visible:
         raise PermissionDenied
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     errors = {}

@@ -280,8 +280,11 @@ def test_overdue_ageing_and_the_collections_list(world, sales):
         assert deal_overdue(deal=sales["deal"], today=today) == {"CNY": D(600)}
         buckets = ageing(user=sales["east_manager"], today=today)["CNY"]
         assert buckets == {"0-30": D(300), "31-60": D(200), "61-90": D(0), "90+": D(100)}
-        rows = collections_list(user=sales["east_rep2"], today=today, filters={})
-        assert rows == []  # the collections owner does not see the east rep's invoices
+        # The collections owner sees the invoices they chase (not the rep's other records).
+        rows = collections_list(user=sales["east_rep2"], today=today, filters={"owner": "me"})
+        assert len(rows) == 4
+        rows = collections_list(user=sales["west_rep"], today=today, filters={})
+        assert rows == []
         rows = collections_list(user=sales["east_rep"], today=today, filters={"overdue": True})
         assert [(row.owed, row.bucket) for row in rows] == [
             (D(100), "90+"), (D(200), "31-60"), (D(300), "0-30")
@@ -588,7 +591,7 @@ def test_catalogue_settings_collections_and_summary_api(world, sales):
     with tenant_context(world.a.tenant):
         _invoice(world, sales, plan_days=[-70], amounts=[300])
     collections = rep.get("/api/v1/collections/?overdue=true").json()
-    assert collections["ageing"]["CNY"]["61-90"] == "300.000"
+    assert collections["ageing"]["CNY"]["61-90"] == "300.000", collections
     assert collections["rows"][0]["bucket"] == "61-90"
     summary = admin.get("/api/v1/sales-summary/?by=owner").json()
     row = next(r for r in summary if r["key"] == sales["east_rep"].pk)
