@@ -156,9 +156,7 @@ def sales_summary(
     contracts = visible(Contract.objects.all(), user).filter(
         status__in=(Contract.Status.ACTIVE, Contract.Status.EXPIRED, Contract.Status.TERMINATED)
     )
-    invoices = sales_visible(Invoice.objects.all(), user).exclude(
-        status=Invoice.Status.CANCELLED
-    )
+    invoices = sales_visible(Invoice.objects.all(), user).exclude(status=Invoice.Status.CANCELLED)
     payments = Payment.objects.filter(invoice__in=invoices)
     if since:
         quotes = quotes.filter(sent_at__date__gte=since)
