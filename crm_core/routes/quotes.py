@@ -8,6 +8,7 @@ from ..views import quotes as pages_views
 pages = [
     path("quotes/", pages_views.quote_list, name="quotes"),
     path("quotes/new/", pages_views.quote_create, name="quote_create"),
+    path("quotes/preview/", pages_views.quote_preview, name="quote_preview"),
     path("quotes/<int:pk>/", pages_views.quote_detail, name="quote"),
     path("quotes/<int:pk>/edit/", pages_views.quote_edit, name="quote_edit"),
     path("quotes/<int:pk>/pdf/", pages_views.quote_pdf_page, name="quote_pdf"),

@@ -102,12 +102,6 @@ def price_list_item_set(
     return item
 
 
-@transaction.atomic
-def price_list_item_remove(*, actor: User, item: PriceListItem) -> None:
-    _ensure(actor)
-    item.delete()
-
-
 def sales_settings_get() -> SalesSettings:
     settings = SalesSettings.objects.order_by("pk").first()
     return settings or SalesSettings.objects.create()

@@ -204,6 +204,17 @@ def quote_language_for(customer) -> str:
     return Quote.Language.EN
 
 
+def quote_preview(*, actor: User, data: dict, today: date | None = None) -> Quote:
+    """The quote `data` would make, with its totals, unsaved: what the form shows while
+    the rep types."""
+    quote = Quote(owner=actor, team_id=actor.team_id)
+    data = dict(data)
+    if isinstance(data.get("deal"), Deal) and not data.get("customer"):
+        data["customer"] = data["deal"].customer
+    _fill(quote, actor=actor, data=data, today=today or timezone.localdate())
+    return quote
+
+
 @transaction.atomic
 def quote_update(*, quote: Quote, actor: User, data: dict, today: date | None = None) -> Quote:
     """Edit a draft. Anything further along is changed by a new version (quote_revise)."""

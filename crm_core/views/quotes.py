@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
@@ -148,6 +149,31 @@ def _lines_errors_to_forms(exc: ValidationError, line_forms: list) -> dict | str
         else:
             rest[key] = messages
     return rest or _("Correct the lines.")
+
+
+@login_required
+@page_permission(Perm.CHANGE_RECORDS)
+@require_POST
+def quote_preview(request):
+    """htmx: the totals of the quote form as it stands, nothing saved."""
+    form = QuoteForm(request.POST, user=request.user)
+    lines = LineFormSet(request.POST, prefix="lines")
+    context = {"errors": []}
+    if form.is_valid() and lines.is_valid():
+        line_data = [
+            {key: value for key, value in line.cleaned_data.items() if value not in (None, "")}
+            for line in lines
+            if line.cleaned_data and not line.is_blank()
+        ]
+        try:
+            context["quote"] = services.quote_preview(
+                actor=request.user, data={**form.cleaned_data, "lines": line_data}
+            )
+        except ValidationError as exc:
+            context["errors"] = exc.messages
+    else:
+        context["errors"] = [_("Correct the form to see the totals.")]
+    return render(request, "crm_core/sales/_quote_totals.html", context)
 
 
 @login_required

@@ -457,6 +457,8 @@ def test_pages_gate_sending_until_approved(world, sales):
         "lines-0-quantity": "2",
         "lines-1-description": "",
     }
+    preview = client.post("/quotes/preview/", data).content.decode()
+    assert "180.80" in preview  # the form's live totals, nothing saved
     response = client.post("/quotes/new/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     with tenant_context(world.a.tenant):
