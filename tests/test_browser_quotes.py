@@ -74,9 +74,7 @@ def test_quote_approval_then_send(page, browser, live_web, world, committed, mai
     page.fill("#id_lines-0-quantity", "4")
     page.fill("#id_total_discount_percent", "25")
     page.press("#id_total_discount_percent", "Tab")  # a change: htmx shows the totals
-    page.wait_for_function(
-        "document.querySelector('.preview-total')?.innerText.includes('750.00')"
-    )
+    page.wait_for_function("document.querySelector('.preview-total')?.innerText.includes('750.00')")
     page.click("button:has-text('Save')")
     page.wait_for_url("**/quotes/*/")
     quote_url = page.url
