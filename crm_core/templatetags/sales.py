@@ -4,6 +4,7 @@ without trailing zeros (never in exponent form: Decimal("100").normalize() is 1E
 from decimal import Decimal
 
 from django import template
+from django.utils.translation import gettext_lazy
 
 from ..money import minor_units
 
@@ -24,6 +25,20 @@ def number(value) -> str:
         return "—"
     text = f"{Decimal(value):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# Notification kinds of lead to cash (Notification.kind takes them beyond its choices).
+KIND_LABELS = {
+    "payment_due": gettext_lazy("payment due"),
+    "contract_date": gettext_lazy("contract date"),
+    "approval": gettext_lazy("approval"),
+}
+
+
+@register.filter
+def kind_label(notification) -> str:
+    label = KIND_LABELS.get(notification.kind)
+    return str(label) if label else notification.get_kind_display()
 
 
 @register.inclusion_tag("crm_core/sales/_record_panel.html", takes_context=True)
