@@ -2,8 +2,10 @@
 cancel), the collections work list with ageing, and the manager's summary."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
+from crm_platform.kernel.forms import form_add_errors
 
 from ..models import Invoice, Payment
 from ..money import AGEING_BUCKETS
@@ -50,14 +53,13 @@ def invoice_detail(request, pk):
     form = PaymentForm(request.POST or None, initial={"received_on": timezone.localdate()})
     if request.method == "POST" and has_perm(request.user, Perm.RECORD_PAYMENTS):
         if form.is_valid():
-            return action_page(
-                request,
-                run=lambda: services.payment_record(
-                    invoice=invoice, actor=request.user, **form.cleaned_data
-                ),
-                done=_("Payment recorded."),
-                back=reverse("crm:invoice", args=[pk]),
-            )
+            try:
+                services.payment_record(invoice=invoice, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form_add_errors(form, exc)
+            else:
+                messages.success(request, _("Payment recorded."))
+                return redirect("crm:invoice", pk=pk)
     today = timezone.localdate()
     return render(
         request,

@@ -713,3 +713,70 @@ def test_sent_quotes_expire_after_their_validity(world, sales):
         quote.refresh_from_db()
         assert quote.status == Quote.Status.EXPIRED
         assert OutboxEvent.objects.filter(event_type="quote.expired").exists()
+
+
+def test_contract_order_delivery_invoice_and_payment_pages(world, sales):
+    client = signed_in(world.a, sales["east_rep"].email)
+    today = timezone.localdate()
+    response = client.post(
+        "/contracts/new/",
+        {
+            "title": "年度维护合同",
+            "customer": sales["customer"].pk,
+            "deal": sales["deal"].pk,
+            "currency": "CNY",
+            "value": "1200",
+            "start_date": str(today),
+            "end_date": str(today + timedelta(days=365)),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with tenant_context(world.a.tenant):
+        contract = Contract.objects.get(title="年度维护合同")
+    client.post(f"/contracts/{contract.pk}/submit/")
+    with tenant_context(world.a.tenant):
+        request = ApprovalRequest.objects.get(record_type="contract", record_id=contract.pk)
+    manager = signed_in(world.a, sales["east_manager"].email)
+    response = manager.post(
+        f"/approvals/{request.pk}/decide/", {"decision": "reject", "comment": ""}, follow=True
+    )
+    assert "Say why" in response.content.decode()
+    manager.post(f"/approvals/{request.pk}/decide/", {"decision": "approve"})
+    response = client.post(f"/contracts/{contract.pk}/order/")
+    assert response.status_code == 302
+    with tenant_context(world.a.tenant):
+        order = Order.objects.get(contract=contract)
+        line = order.lines.get()
+    assert order.total == D(1200)
+    client.post(f"/orders/{order.pk}/deliver/", {f"quantity_{line.pk}": "1", "note": "全部"})
+    response = client.post(
+        f"/orders/{order.pk}/invoice/",
+        {
+            "delivery": "",
+            "issue_date": str(today),
+            "instalments": "3",
+            "first_due": str(today + timedelta(days=30)),
+            "every_days": "30",
+            "collections_owner": sales["east_rep2"].pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with tenant_context(world.a.tenant):
+        invoice = Invoice.objects.get(order=order)
+        amounts = list(invoice.instalments.values_list("amount", flat=True))
+    assert amounts == [D(400), D(400), D(400)]
+    assert invoice.collections_owner_id == sales["east_rep2"].pk
+    response = client.post(
+        f"/invoices/{invoice.pk}/",
+        {"amount": "-5", "received_on": str(today), "method": "cash"},
+    )
+    assert response.status_code == 400
+    client.post(
+        f"/invoices/{invoice.pk}/",
+        {"amount": "450", "received_on": str(today), "method": "bank_transfer", "reference": "R1"},
+    )
+    page = client.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "R1" in page and "750.00" in page  # the balance
+    with tenant_context(world.a.tenant):
+        invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PARTIALLY_PAID
