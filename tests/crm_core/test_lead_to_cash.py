@@ -780,3 +780,76 @@ def test_contract_order_delivery_invoice_and_payment_pages(world, sales):
     with tenant_context(world.a.tenant):
         invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PARTIALLY_PAID
+
+
+def test_catalogue_and_settings_pages(world, sales):
+    from crm_core.models import PriceList, Product, SalesSettings
+
+    admin = signed_in(world.a, sales["admin"].email)
+    assert admin.post("/products/new/", {"code": "", "name": ""}).status_code == 400
+    response = admin.post(
+        "/products/new/", {"code": "P-页面", "name": "页面产品", "unit": "件", "is_active": "on"}
+    )
+    assert response.status_code == 302
+    response = admin.post(
+        "/price-lists/new/",
+        {"name": "JPY 2026", "currency": "JPY", "valid_from": "2026-01-01",
+         "valid_until": "2025-12-31", "is_active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 400  # ends before it starts
+    admin.post("/price-lists/new/", {"name": "JPY 2026", "currency": "JPY", "is_active": "on"})
+    with tenant_context(world.a.tenant):
+        product = Product.objects.get(code="P-页面")
+        price_list = PriceList.objects.get(name="JPY 2026")
+    admin.post(f"/price-lists/{price_list.pk}/", {"product": product.pk, "unit_price": "1200"})
+    assert "1200 JPY" in admin.get(f"/price-lists/{price_list.pk}/").content.decode()
+    response = admin.post(
+        "/sales-settings/",
+        {"discount_approval_percent": "15", "default_tax_rate": "10", "quote_validity_days": "14",
+         "payment_terms_days": "45", "remind_days_before_due": "5",
+         "remind_days_before_contract_end": "60"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    with tenant_context(world.a.tenant):
+        assert SalesSettings.objects.get().discount_approval_percent == 15
+    rep = signed_in(world.a, sales["east_rep"].email)
+    assert rep.get("/products/new/").status_code == 403
+    assert rep.get("/sales-settings/").status_code == 403
+
+
+def test_editing_and_revising_quotes_on_pages(world, sales):
+    from crm_core.services.quotes import quote_create
+
+    with tenant_context(world.a.tenant):
+        quote = quote_create(
+            actor=sales["east_rep"],
+            data={"deal": sales["deal"], "lines": [{"product": sales["product"], "quantity": 1}]},
+        )
+    client = signed_in(world.a, sales["east_rep"].email)
+    page = client.get(f"/quotes/{quote.pk}/edit/").content.decode()
+    assert "lines-TOTAL_FORMS" in page
+    data = {
+        "deal": sales["deal"].pk,
+        "customer": sales["customer"].pk,
+        "currency": "CNY",
+        "language": "ja",
+        "total_discount_percent": "0",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-product": sales["product"].pk,
+        "lines-0-quantity": "0",
+    }
+    response = client.post(f"/quotes/{quote.pk}/edit/", data)
+    assert (
+        response.status_code == 400 and "Enter a quantity above zero." in response.content.decode()
+    )
+    data["lines-0-quantity"] = "3"
+    assert client.post(f"/quotes/{quote.pk}/edit/", data).status_code == 302
+    client.post(f"/quotes/{quote.pk}/send/", {"to": "buyer@customer.example.com"})
+    response = client.post(f"/quotes/{quote.pk}/revise/")
+    with tenant_context(world.a.tenant):
+        revision = Quote.objects.get(number=quote.number, version=2)
+        assert revision.lines.get().quantity == 3 and revision.language == "ja"
+    assert response["Location"] == f"/quotes/{revision.pk}/"
+    assert client.get(f"/quotes/{quote.pk}/edit/").status_code == 200  # shown, not saved
+    assert client.post(f"/quotes/{quote.pk}/edit/", data).status_code == 400
