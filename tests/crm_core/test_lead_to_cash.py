@@ -802,7 +802,7 @@ def test_catalogue_and_settings_pages(world, sales):
         product = Product.objects.get(code="P-页面")
         price_list = PriceList.objects.get(name="JPY 2026")
     admin.post(f"/price-lists/{price_list.pk}/", {"product": product.pk, "unit_price": "1200"})
-    assert "1200 JPY" in admin.get(f"/price-lists/{price_list.pk}/").content.decode()
+    assert "1,200 JPY" in admin.get(f"/price-lists/{price_list.pk}/").content.decode()
     response = admin.post(
         "/sales-settings/",
         {"discount_approval_percent": "15", "default_tax_rate": "10", "quote_validity_days": "14",
