@@ -132,13 +132,3 @@ def price_list_for(*, customer_id: int | None, currency: str, on: date) -> Price
         if own:
             return own
     return valid.filter(customer__isnull=True).order_by("-id").first()
-
-
-def unit_price_for(*, price_list: PriceList | None, product: Product) -> Decimal | None:
-    if price_list is None:
-        return None
-    return (
-        PriceListItem.objects.filter(price_list=price_list, product=product)
-        .values_list("unit_price", flat=True)
-        .first()
-    )

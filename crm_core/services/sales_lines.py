@@ -7,9 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from ..models import PriceList, SalesLine
+from ..models import PriceList, PriceListItem, SalesLine
 from ..money import HUNDRED, LineInput, Totals, compute_totals, round_money
-from .products import unit_price_for
 
 MAX_LINES = 200
 MAX_QUANTITY = Decimal("99999999999")
@@ -24,6 +23,18 @@ def _decimal(value, *, default: Decimal | None = None) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return number if number.is_finite() else None
+
+
+def _prices(price_list: PriceList | None, products: list) -> dict:
+    """The price list's prices of `products` (one query for all the lines)."""
+    ids = {product.pk for product in products if product is not None}
+    if price_list is None or not ids:
+        return {}
+    return dict(
+        PriceListItem.objects.filter(price_list=price_list, product_id__in=ids).values_list(
+            "product_id", "unit_price"
+        )
+    )
 
 
 def lines_build(
@@ -44,6 +55,7 @@ def lines_build(
     if len(lines) > MAX_LINES:
         errors["lines"] = [_("At most 200 lines.")]
         return []
+    prices = _prices(price_list, [data.get("product") for data in lines])
     built = []
     for index, data in enumerate(lines):
         key = f"lines.{index}"
@@ -58,7 +70,7 @@ def lines_build(
             errors[f"{key}.quantity"] = [_("Enter a quantity above zero.")]
         unit_price = _decimal(data.get("unit_price"))
         if data.get("unit_price") in (None, "") and product is not None:
-            unit_price = unit_price_for(price_list=price_list, product=product)
+            unit_price = prices.get(product.pk)
             if unit_price is None:
                 errors[f"{key}.unit_price"] = [_("The price list has no price for this product.")]
         elif unit_price is None or unit_price < 0 or unit_price > MAX_PRICE:
