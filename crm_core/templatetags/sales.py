@@ -48,7 +48,7 @@ def sales_panel(context, record):
     from accounts.roles import Perm, has_perm
 
     from ..models import Contract, Customer, Deal, Invoice, Order, Quote
-    from ..selectors.collections import customer_overdue, deal_overdue
+    from ..selectors.collections import balances, customer_overdue, deal_overdue
     from ..selectors.sales import sales_queryset
 
     user = context["request"].user
@@ -57,13 +57,15 @@ def sales_panel(context, record):
     overdue = (
         deal_overdue(deal=record) if isinstance(record, Deal) else customer_overdue(customer=record)
     )
+    invoices = sales_queryset(Invoice, user=user, filters=filters)
     return {
         "record": record,
+        "balances": balances(invoices),
         "is_deal": key == "deal",
         "quotes": sales_queryset(Quote, user=user, filters=filters)[:20],
         "contracts": sales_queryset(Contract, user=user, filters=filters)[:20],
         "orders": sales_queryset(Order, user=user, filters=filters)[:20],
-        "invoices": sales_queryset(Invoice, user=user, filters=filters)[:20],
+        "invoices": invoices[:20],
         "overdue": overdue,
         "can_quote": has_perm(user, Perm.CHANGE_RECORDS) and not isinstance(record, Customer),
     }

@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 
-from ..models import Contract, Customer, Deal
+from ..models import Contract, Customer, Deal, Invoice
 from ..records import can_see, visible
+from ..selectors.collections import balances
 from ..selectors.sales import sales_get, sales_queryset
 from ..services import approvals as approval_services
 from ..services import contracts as services
@@ -94,6 +95,7 @@ def contract_detail(request, pk):
             "can_edit": has_perm(request.user, Perm.CHANGE_RECORDS)
             and can_see(request.user, contract, include_pool=False),
             "orders": contract.orders.all(),
+            "balances": balances(Invoice.objects.filter(order__contract=contract)),
         },
     )
 

@@ -20,6 +20,7 @@ from accounts.roles import Perm, has_perm
 
 from ..models import Order
 from ..records import can_see
+from ..selectors.collections import balances
 from ..selectors.sales import sales_get, sales_queryset
 from ..services import invoices as invoice_services
 from ..services import orders as services
@@ -99,6 +100,7 @@ def order_detail(request, pk, invoice_form=None):
             "lines": order.lines.select_related("product"),
             "deliveries": order.deliveries.prefetch_related("lines"),
             "invoices": order.invoices.all(),
+            "balances": balances(order.invoices.all()),
             "remaining": remaining,
             "invoice_form": invoice_form or _invoice_form(order),
             "can_edit": has_perm(request.user, Perm.CHANGE_RECORDS)

@@ -777,6 +777,13 @@ def test_contract_order_delivery_invoice_and_payment_pages(world, sales):
     )
     page = client.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "R1" in page and "750.00" in page  # the balance
+    for path in (
+        f"/contracts/{contract.pk}/",
+        f"/orders/{order.pk}/",
+        f"/deals/{sales['deal'].pk}/",
+    ):
+        balances = client.get(path).content.decode()
+        assert '<td class="balance">750.00</td>' in balances, path
     with tenant_context(world.a.tenant):
         invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PARTIALLY_PAID
