@@ -122,6 +122,8 @@ def contract_from_quote(*, quote: Quote, actor: User, data: dict | None = None) 
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.status != Quote.Status.ACCEPTED:
         raise ValidationError({"quote": [_("Only an accepted quote becomes a contract.")]})
+    if quote.contracts.exclude(status=Contract.Status.TERMINATED).exists():
+        raise ValidationError({"quote": [_("This quote already has a contract.")]})
     data = {
         "title": _("Contract for quote %(number)s") % {"number": quote.number},
         "start_date": timezone.localdate(),

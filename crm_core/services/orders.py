@@ -79,6 +79,8 @@ def order_from_quote(*, quote: Quote, actor: User) -> Order:
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.status != Quote.Status.ACCEPTED:
         raise ValidationError({"quote": [_("Only an accepted quote becomes an order.")]})
+    if quote.orders.exclude(status=Order.Status.CANCELLED).exists():
+        raise ValidationError({"quote": [_("This quote already has an order.")]})
     contract = quote.contracts.exclude(status=Contract.Status.TERMINATED).order_by("-id").first()
     return _create(
         actor=actor,

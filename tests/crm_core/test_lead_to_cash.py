@@ -168,6 +168,8 @@ def test_the_whole_path_from_deal_to_cash(world, sales, django_capture_on_commit
         content_type="application/json",
     ).json()
     assert contract["status"] == "draft" and D(contract["value"]) == D("1013.85")
+    again = rep.post(f"/api/v1/quotes/{qid}/contract/")
+    assert again.status_code == 400 and "quote_id" in again.json()["error"]["fields"]
     assert rep.post(f"/api/v1/contracts/{contract['id']}/submit/").json()["status"] == (
         "under_review"
     )
@@ -660,6 +662,8 @@ def test_invoices_per_delivery_add_up_to_the_order(world, sales):
         quote = quote_answer(quote=quote_send(quote=quote, actor=rep), actor=rep, accepted=True)
         order = order_from_quote(quote=quote, actor=rep)
         assert order.total == quote.total
+        with pytest.raises(ValidationError):  # one order per quote
+            order_from_quote(quote=quote, actor=rep)
         a, b = order.lines.all()
         first = delivery_record(order=order, actor=rep, quantities={a.pk: 1, b.pk: 2})
         second = delivery_record(order=order, actor=rep, quantities={a.pk: 2, b.pk: 5})
