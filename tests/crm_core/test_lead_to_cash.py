@@ -864,3 +864,42 @@ def test_editing_and_revising_quotes_on_pages(world, sales):
     assert response["Location"] == f"/quotes/{revision.pk}/"
     assert client.get(f"/quotes/{quote.pk}/edit/").status_code == 200  # shown, not saved
     assert client.post(f"/quotes/{quote.pk}/edit/", data).status_code == 400
+
+
+def test_cancel_and_terminate_through_the_api(world, sales):
+    from crm_core.services.approvals import approval_decide, approval_pending
+
+    rep = api(world, sales, "east_rep")
+    contract = rep.post(
+        "/api/v1/contracts/",
+        {"title": "API contract", "deal_id": sales["deal"].pk, "value": "500",
+         "start_date": "2026-01-01", "end_date": "2025-12-31"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert contract.status_code == 400 and "end_date" in contract.json()["error"]["fields"]
+    contract = rep.post(
+        "/api/v1/contracts/",
+        {"title": "API contract", "deal_id": sales["deal"].pk, "value": "500",
+         "start_date": "2026-01-01"},
+        content_type="application/json",
+    ).json()  # fmt: skip
+    assert contract["customer_id"] == sales["customer"].pk and contract["number"].startswith("C-")
+    assert rep.post(f"/api/v1/contracts/{contract['id']}/terminate/").status_code == 400
+    rep.post(f"/api/v1/contracts/{contract['id']}/submit/")
+    locked = rep.patch(
+        f"/api/v1/contracts/{contract['id']}/", {"value": "1"}, content_type="application/json"
+    )
+    assert locked.status_code == 400
+    with tenant_context(world.a.tenant):
+        request = approval_pending(record_type="contract", record_id=contract["id"])
+        approval_decide(request=request, actor=sales["east_manager"], approve=True)
+    order = rep.post(f"/api/v1/contracts/{contract['id']}/order/").json()
+    assert order["lines"][0]["description"] == "API contract" and order["total"] == "500.000"
+    invoice = rep.post(f"/api/v1/orders/{order['id']}/invoices/").json()
+    assert rep.post(f"/api/v1/orders/{order['id']}/cancel/").status_code == 400
+    assert rep.post(f"/api/v1/invoices/{invoice['id']}/cancel/").json()["status"] == "cancelled"
+    assert rep.post(f"/api/v1/orders/{order['id']}/cancel/").json()["status"] == "cancelled"
+    response = rep.post(f"/api/v1/contracts/{contract['id']}/terminate/")
+    assert response.json()["status"] == "terminated"
+    listed = rep.get("/api/v1/invoices/?status=cancelled").json()["results"]
+    assert [row["id"] for row in listed] == [invoice["id"]]
