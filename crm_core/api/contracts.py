@@ -13,7 +13,7 @@ from ..models import Contract, Customer, Deal, Quote
 from ..selectors.sales import sales_get, sales_queryset
 from ..services import contracts as services
 from .common import record_permission
-from .sales_common import action_api, filters_of, paged_response, service_call
+from .sales_common import SalesFilters, action_api, filters_of, paged_response, service_call
 
 
 class ContractOutput(serializers.ModelSerializer):
@@ -53,7 +53,7 @@ def _contract_get(*, user, pk):
 class ContractListApi(APIView):
     permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
-    @extend_schema(responses=ContractOutput(many=True))
+    @extend_schema(parameters=[SalesFilters], responses=ContractOutput(many=True))
     def get(self, request):
         queryset = sales_queryset(Contract, user=request.user, filters=filters_of(request))
         return paged_response(self, request, queryset, ContractOutput)

@@ -17,7 +17,7 @@ from ..selectors import collections as collection_selectors
 from ..selectors.sales import sales_get, sales_queryset
 from ..services import invoices as services
 from .common import record_permission
-from .sales_common import action_api, filters_of, paged_response, service_call
+from .sales_common import SalesFilters, action_api, filters_of, paged_response, service_call
 
 
 class InstalmentOutput(serializers.Serializer):
@@ -59,7 +59,7 @@ def _invoice_get(*, user, pk):
 class InvoiceListApi(APIView):
     permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
-    @extend_schema(responses=InvoiceOutput(many=True))
+    @extend_schema(parameters=[SalesFilters], responses=InvoiceOutput(many=True))
     def get(self, request):
         queryset = sales_queryset(Invoice, user=request.user, filters=filters_of(request))
         return paged_response(

@@ -14,7 +14,7 @@ from ..selectors.sales import sales_get, sales_queryset
 from ..services import orders as services
 from .common import record_permission
 from .quotes import LineOutput
-from .sales_common import action_api, filters_of, paged_response, service_call
+from .sales_common import SalesFilters, action_api, filters_of, paged_response, service_call
 
 
 class OrderLineOutput(LineOutput):
@@ -56,7 +56,7 @@ def _order_get(*, user, pk):
 class OrderListApi(APIView):
     permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
-    @extend_schema(responses=OrderOutput(many=True))
+    @extend_schema(parameters=[SalesFilters], responses=OrderOutput(many=True))
     def get(self, request):
         queryset = sales_queryset(Order, user=request.user, filters=filters_of(request))
         return paged_response(

@@ -19,7 +19,7 @@ from ..selectors.sales import sales_get, sales_queryset
 from ..services import approvals as approval_services
 from ..services import quotes as services
 from ..services.quote_pdf import quote_pdf, quote_pdf_filename
-from .sales_common import action_api, filters_of, paged_response, service_call
+from .sales_common import SalesFilters, action_api, filters_of, paged_response, service_call
 
 
 class LineOutput(serializers.Serializer):
@@ -96,7 +96,7 @@ def _quote_get(*, user, pk):
 class QuoteListApi(APIView):
     permission_classes = [record_permission(delete=Perm.CHANGE_RECORDS)]
 
-    @extend_schema(responses=QuoteOutput(many=True))
+    @extend_schema(parameters=[SalesFilters], responses=QuoteOutput(many=True))
     def get(self, request):
         queryset = sales_queryset(Quote, user=request.user, filters=filters_of(request))
         return paged_response(self, request, queryset.prefetch_related("lines"), QuoteOutput)
