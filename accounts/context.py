@@ -24,6 +24,8 @@ def shell(request):
             "workflows": has_perm(user, Perm.MANAGE_WORKFLOWS),
             "webhooks": has_perm(user, Perm.MANAGE_WEBHOOKS),
             "billing": has_perm(user, Perm.MANAGE_BILLING),
+            "sales_summary": has_perm(user, Perm.VIEW_SALES_REPORTS),
+            "sales_settings": has_perm(user, Perm.MANAGE_SALES_SETTINGS),
         }
         if is_company
         else {},

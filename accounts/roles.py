@@ -45,6 +45,14 @@ class Perm:
     # Billing: the company's plan, card, invoices and cancellation.
     MANAGE_BILLING = "billing.manage"
 
+    # Lead to cash. Quotes, contracts, orders and invoices are records too (VIEW/CHANGE
+    # above, seen by owner and team like the others); these are the extra rights.
+    MANAGE_PRODUCTS = "sales.manage_products"  # product catalogue and price lists
+    DECIDE_APPROVALS = "sales.decide_approvals"  # approve discounts and contract reviews
+    RECORD_PAYMENTS = "sales.record_payments"
+    VIEW_SALES_REPORTS = "sales.view_reports"  # quoted ... overdue per rep and customer
+    MANAGE_SALES_SETTINGS = "sales.manage_settings"  # approval threshold, terms, taxes
+
 
 class Visibility(models.TextChoices):
     """Which owned records a role sees (records in the public pool are seen by everyone
@@ -64,7 +72,7 @@ VISIBILITY: dict[str, str] = {
 }
 
 _EVERYONE = {Perm.VIEW_USERS, Perm.USE_API_TOKENS, Perm.VIEW_RECORDS}  # read-only: no tokens
-_SELLERS = {*_EVERYONE, Perm.CHANGE_RECORDS, Perm.USE_POOL}
+_SELLERS = {*_EVERYONE, Perm.CHANGE_RECORDS, Perm.USE_POOL, Perm.RECORD_PAYMENTS}
 _LEADERS = {
     *_SELLERS,
     Perm.REASSIGN_RECORDS,
@@ -73,6 +81,9 @@ _LEADERS = {
     Perm.IMPORT_RECORDS,
     Perm.EXPORT_RECORDS,
     Perm.MERGE_RECORDS,
+    Perm.MANAGE_PRODUCTS,
+    Perm.DECIDE_APPROVALS,
+    Perm.VIEW_SALES_REPORTS,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -87,11 +98,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_WORKFLOWS,
             Perm.MANAGE_WEBHOOKS,
             Perm.MANAGE_BILLING,
+            Perm.MANAGE_SALES_SETTINGS,
         }
     ),
     Role.MANAGER: frozenset({*_LEADERS, Perm.MANAGE_TEAMS}),
     Role.SALES_REP: frozenset(_SELLERS),
-    Role.SERVICE_AGENT: frozenset({*_EVERYONE, Perm.CHANGE_RECORDS}),
+    Role.SERVICE_AGENT: frozenset({*_EVERYONE, Perm.CHANGE_RECORDS, Perm.RECORD_PAYMENTS}),
     Role.READ_ONLY: frozenset({Perm.VIEW_USERS, Perm.VIEW_RECORDS}),
 }
 

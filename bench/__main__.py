@@ -24,6 +24,7 @@ MODULES = (
     "workflows",
     "webhooks",
     "billing",
+    "lead_to_cash",
 )
 
 

@@ -31,7 +31,7 @@ class PlanOutput(serializers.Serializer):
     api_rate_per_minute = serializers.IntegerField()
 
 
-class InvoiceOutput(serializers.Serializer):
+class BillingInvoiceOutput(serializers.Serializer):
     id = serializers.CharField()
     number = serializers.CharField()
     status = serializers.CharField()
@@ -79,7 +79,7 @@ BillingOutput = inline_serializer(
             },
         ),
         "payment_method": serializers.CharField(),
-        "invoices": InvoiceOutput(many=True),
+        "invoices": BillingInvoiceOutput(many=True),
     },
 )
 

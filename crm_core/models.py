@@ -450,6 +450,9 @@ class Notification(models.Model):
         ASSIGNED = "assigned", _("assigned to you")
         AUTOMATION = "automation", _("automation")
         WEBHOOK_DISABLED = "webhook_disabled", _("webhook disabled")
+        APPROVAL = "approval", _("approval")
+        PAYMENT_DUE = "payment_due", _("payment due")
+        CONTRACT_DATE = "contract_date", _("contract date")
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -615,3 +618,505 @@ class ImportJob(TimeStampedModel):
 
     class Meta:
         ordering = ["-id"]
+
+
+# --- Lead to cash: products, price lists, quotes, contracts, orders, invoices ----------
+# Money is Decimal with 3 decimal places stored (enough for every ISO 4217 currency);
+# amounts are rounded to the currency's minor unit by crm_core.money before saving.
+
+MONEY = {"max_digits": 18, "decimal_places": 3}
+QUANTITY = {"max_digits": 14, "decimal_places": 3}
+PERCENT = {"max_digits": 7, "decimal_places": 4}
+
+
+class Product(TimeStampedModel):
+    code = models.CharField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=20, default="pcs")
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+
+class PriceList(TimeStampedModel):
+    """Prices in one currency, valid between two dates; with a customer, only theirs."""
+
+    name = models.CharField(_("name"), max_length=100)
+    currency = models.CharField(_("currency"), max_length=3)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="price_lists",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["currency", "name", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.currency})"
+
+
+class PriceListItem(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+    )
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+
+    class Meta:
+        ordering = ["price_list", "product__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "product"], name="price_item_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.price_list_id}:{self.product_id}"
+
+
+class SalesSettings(models.Model):
+    """The company's lead-to-cash rules (one row)."""
+
+    discount_approval_percent = models.DecimalField(
+        _("discounts above this percent need a manager's approval"),
+        max_digits=5,
+        decimal_places=2,
+        default=10,
+    )
+    default_tax_rate = models.DecimalField(_("default tax rate (%)"), **PERCENT, default=0)
+    quote_validity_days = models.PositiveIntegerField(_("quote valid for days"), default=30)
+    payment_terms_days = models.PositiveIntegerField(_("payment terms (days)"), default=30)
+    remind_days_before_due = models.PositiveIntegerField(
+        _("remind days before a due date"), default=3
+    )
+    remind_days_before_contract_end = models.PositiveIntegerField(
+        _("remind days before a contract ends or renews"), default=30
+    )
+
+    def __str__(self):
+        return "sales settings"
+
+
+class NumberSequence(models.Model):
+    """Per-company document numbers; the row is locked while a number is taken, so
+    numbers never repeat or skip (a rolled-back transaction gives its number back)."""
+
+    kind = models.CharField(max_length=20, unique=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.kind}:{self.last_value}"
+
+
+class ApprovalRequest(TimeStampedModel):
+    """A request for a decision on one record (keyed by type and id), e.g. a quote's
+    discount or a contract's review. The record is locked while a request is pending.
+    Every request is kept: together they are the record's approval history."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        CANCELLED = "cancelled", _("cancelled")
+
+    record_type = models.CharField(max_length=30)
+    record_id = models.BigIntegerField()
+    rule = models.CharField(max_length=50)  # why it is needed: "quote_discount", ...
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approver_role = models.CharField(max_length=20)  # the least role that may decide
+    approver = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["record_type", "record_id"], name="approval_record_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record_type", "record_id"],
+                condition=models.Q(status="pending"),
+                name="approval_one_pending",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.record_type}:{self.record_id} {self.status}"
+
+
+class SalesDocument(TimeStampedModel):
+    """What quotes, contracts, orders and invoices share: a number, a customer, the deal
+    it came from, a currency, and an owner and team that decide who sees it."""
+
+    number = models.CharField(_("number"), max_length=30)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    owner = models.ForeignKey(
+        USER, verbose_name=_("owner"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class SalesLine(models.Model):
+    """A quote's or order's line: a product or free text, with its amounts."""
+
+    position = models.PositiveIntegerField(default=0)
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    discount_percent = models.DecimalField(_("discount (%)"), **PERCENT, default=0)
+    tax_rate = models.DecimalField(_("tax rate (%)"), **PERCENT, default=0)
+    net_amount = models.DecimalField(_("amount"), **MONEY, default=0)  # after line discount
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.description
+
+
+class Quote(SalesDocument):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PENDING_APPROVAL = "pending_approval", _("pending approval")
+        APPROVED = "approved", _("approved")
+        SENT = "sent", _("sent")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", pgettext_lazy("quote status", "rejected")
+        EXPIRED = "expired", _("expired")
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        ZH_HANS = "zh-hans", "简体中文"
+        JA = "ja", "日本語"
+
+    version = models.PositiveIntegerField(_("version"), default=1)
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_current = models.BooleanField(default=True)  # the latest version of its number
+    deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="quotes",
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    price_list = models.ForeignKey(
+        PriceList,
+        verbose_name=_("price list"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.EN
+    )
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    total_discount_percent = models.DecimalField(_("total discount (%)"), **PERCENT, default=0)
+    gross_amount = models.DecimalField(_("list amount"), **MONEY, default=0)
+    subtotal = models.DecimalField(_("subtotal"), **MONEY, default=0)  # after line discounts
+    total_discount = models.DecimalField(_("total discount"), **MONEY, default=0)
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=0)
+    total = models.DecimalField(_("total"), **MONEY, default=0)
+    effective_discount_percent = models.DecimalField(**PERCENT, default=0)
+    terms = models.TextField(_("terms"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    sent_to = models.EmailField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)  # accepted or rejected
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["number", "version"], name="quote_number_version")
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="quote_owner_idx"),
+            models.Index(fields=["status", "valid_until"], name="quote_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} v{self.version}"
+
+
+class QuoteLine(SalesLine):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta(SalesLine.Meta):
+        pass
+
+
+class Contract(SalesDocument):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        UNDER_REVIEW = "under_review", _("under review")
+        ACTIVE = "active", _("active")
+        EXPIRED = "expired", _("expired")
+        TERMINATED = "terminated", _("terminated")
+
+    title = models.CharField(_("title"), max_length=200)
+    deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contracts",
+    )
+    quote = models.ForeignKey(
+        Quote,
+        verbose_name=_("quote"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+    value = models.DecimalField(_("value"), **MONEY, default=0)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    terms = models.TextField(_("terms"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="contract_number")]
+        indexes = [models.Index(fields=["status", "end_date"], name="contract_status_idx")]
+
+    def __str__(self):
+        return self.number
+
+
+class Order(SalesDocument):
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        PARTIALLY_DELIVERED = "partially_delivered", _("partially delivered")
+        DELIVERED = "delivered", _("delivered")
+        CANCELLED = "cancelled", _("cancelled")
+
+    deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    contract = models.ForeignKey(
+        Contract,
+        verbose_name=_("contract"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    quote = models.ForeignKey(
+        Quote,
+        verbose_name=_("quote"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    total_discount_percent = models.DecimalField(_("total discount (%)"), **PERCENT, default=0)
+    subtotal = models.DecimalField(_("subtotal"), **MONEY, default=0)
+    total_discount = models.DecimalField(_("total discount"), **MONEY, default=0)
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=0)
+    total = models.DecimalField(_("total"), **MONEY, default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="order_number")]
+
+    def __str__(self):
+        return self.number
+
+
+class OrderLine(SalesLine):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    delivered_quantity = models.DecimalField(_("delivered"), **QUANTITY, default=0)
+
+    class Meta(SalesLine.Meta):
+        pass
+
+
+class Delivery(models.Model):
+    """One (possibly partial) delivery of an order's lines."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="deliveries")
+    delivered_on = models.DateField(_("delivered on"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "delivered_on", "id"]
+
+    def __str__(self):
+        return f"{self.order_id}:{self.delivered_on}"
+
+
+class DeliveryLine(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="+")
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+
+    def __str__(self):
+        return f"{self.delivery_id}:{self.order_line_id}"
+
+
+class Invoice(SalesDocument):
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("issued")
+        PARTIALLY_PAID = "partially_paid", _("partially paid")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    delivery = models.ForeignKey(
+        Delivery,
+        verbose_name=_("delivery"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
+    deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invoices",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ISSUED
+    )
+    issue_date = models.DateField(_("issue date"))
+    total = models.DecimalField(_("total"), **MONEY)
+    paid_amount = models.DecimalField(_("paid"), **MONEY, default=0)  # may exceed total
+    collections_owner = models.ForeignKey(
+        USER,
+        verbose_name=_("collections owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="invoice_number")]
+        indexes = [models.Index(fields=["customer", "status"], name="invoice_customer_idx")]
+
+    def __str__(self):
+        return self.number
+
+
+class Instalment(models.Model):
+    """One due amount of an invoice's payment plan; payments fill the earliest first."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="instalments")
+    position = models.PositiveIntegerField(default=0)
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    paid_amount = models.DecimalField(_("paid"), **MONEY, default=0)
+
+    class Meta:
+        ordering = ["invoice", "due_date", "position", "id"]
+        indexes = [models.Index(fields=["due_date"], name="instalment_due_idx")]
+
+    def __str__(self):
+        return f"{self.invoice_id}:{self.due_date}"
+
+
+class Payment(TimeStampedModel):
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", _("bank transfer")
+        CASH = "cash", _("cash")
+        CARD = "card", _("card")
+        CHEQUE = "cheque", _("cheque")
+        OTHER = "other", _("other")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
+    )
+    received_on = models.DateField(_("received on"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    method = models.CharField(
+        _("method"), max_length=20, choices=Method.choices, default=Method.BANK_TRANSFER
+    )
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    # The part beyond what the invoice still owed (an over-payment, kept as a credit).
+    unapplied_amount = models.DecimalField(**MONEY, default=0)
+    recorded_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+
+    def __str__(self):
+        return f"{self.invoice_id}:{self.amount}"

@@ -151,6 +151,7 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
         )
         _make_workflow_records(deal)
         _make_webhook_rows(index)
+        _make_sales_records(index, owner=owner, team=team, customer=customer, deal=deal)
 
 
 def _make_workflow_records(deal) -> None:
@@ -174,6 +175,29 @@ def _make_webhook_rows(index: int) -> None:
 
     endpoint = Endpoint.objects.create(url=f"https://example.com/hook-{index}", enabled=False)
     Delivery.objects.create(endpoint=endpoint, event_type="customer.created", body={})
+
+
+def _make_sales_records(index: int, *, owner, team, customer, deal) -> None:
+    """One row of each lead-to-cash collection (products ... invoices, approvals)."""
+    from django.utils import timezone
+
+    from crm_core import models as crm
+
+    crm.Product.objects.create(code=f"P-{index}", name=f"Product {index}")
+    crm.PriceList.objects.create(name=f"Prices {index}", currency="CNY")
+    common = {"customer": customer, "currency": "CNY", "owner": owner, "team": team}
+    quote = crm.Quote.objects.create(number=f"Q-W{index}", deal=deal, **common)
+    crm.ApprovalRequest.objects.create(
+        record_type="quote", record_id=quote.pk, rule="quote_discount", approver_role="manager",
+        status="cancelled",
+    )  # fmt: skip
+    contract = crm.Contract.objects.create(
+        number=f"C-W{index}", title="Contract", start_date=timezone.localdate(), **common
+    )
+    order = crm.Order.objects.create(number=f"SO-W{index}", contract=contract, **common)
+    crm.Invoice.objects.create(
+        number=f"INV-W{index}", order=order, issue_date=timezone.localdate(), total=0, **common
+    )
 
 
 @pytest.fixture(scope="session")

@@ -170,6 +170,13 @@ ID_MODELS = {
     "webhook-endpoints": webhook_models.Endpoint,
     "deliveries": webhook_models.Delivery,
     "webhook-deliveries": webhook_models.Delivery,
+    "products": crm.Product,
+    "price-lists": crm.PriceList,
+    "quotes": crm.Quote,
+    "approvals": crm.ApprovalRequest,
+    "contracts": crm.Contract,
+    "orders": crm.Order,
+    "invoices": crm.Invoice,
 }
 
 

@@ -81,7 +81,7 @@ class AttemptOutput(serializers.ModelSerializer):
         ]
 
 
-class DeliveryOutput(serializers.ModelSerializer):
+class WebhookDeliveryOutput(serializers.ModelSerializer):
     class Meta:
         model = Delivery
         fields = [
@@ -99,12 +99,12 @@ class DeliveryOutput(serializers.ModelSerializer):
         ]
 
 
-class DeliveryDetailOutput(DeliveryOutput):
+class WebhookDeliveryDetailOutput(WebhookDeliveryOutput):
     body = serializers.JSONField()
     attempt_log = serializers.SerializerMethodField()
 
-    class Meta(DeliveryOutput.Meta):
-        fields = [*DeliveryOutput.Meta.fields, "body", "attempt_log"]
+    class Meta(WebhookDeliveryOutput.Meta):
+        fields = [*WebhookDeliveryOutput.Meta.fields, "body", "attempt_log"]
 
     @extend_schema_field(AttemptOutput(many=True))
     def get_attempt_log(self, delivery) -> list[dict]:
@@ -186,17 +186,17 @@ class EndpointTestApi(APIView):
 
     permission_classes = _ADMIN
 
-    @extend_schema(request=None, responses={202: DeliveryOutput})
+    @extend_schema(request=None, responses={202: WebhookDeliveryOutput})
     def post(self, request, pk):
         endpoint = selectors.endpoint_get(pk=pk)
         delivery = services.endpoint_send_test(endpoint=endpoint, actor=request.user)
-        return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(WebhookDeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class DeliveryListApi(APIView):
     permission_classes = _ADMIN
 
-    @extend_schema(parameters=[DeliveryFilters], responses=DeliveryOutput(many=True))
+    @extend_schema(parameters=[DeliveryFilters], responses=WebhookDeliveryOutput(many=True))
     def get(self, request):
         filters = DeliveryFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -204,15 +204,15 @@ class DeliveryListApi(APIView):
         page = paginator.paginate_queryset(
             selectors.delivery_list(**filters.validated_data), request, view=self
         )
-        return paginator.get_paginated_response(DeliveryOutput(page, many=True).data)
+        return paginator.get_paginated_response(WebhookDeliveryOutput(page, many=True).data)
 
 
 class DeliveryDetailApi(APIView):
     permission_classes = _ADMIN
 
-    @extend_schema(responses=DeliveryDetailOutput)
+    @extend_schema(responses=WebhookDeliveryDetailOutput)
     def get(self, request, pk):
-        return Response(DeliveryDetailOutput(selectors.delivery_get(pk=pk)).data)
+        return Response(WebhookDeliveryDetailOutput(selectors.delivery_get(pk=pk)).data)
 
 
 class DeliveryReplayApi(APIView):
@@ -220,9 +220,9 @@ class DeliveryReplayApi(APIView):
 
     permission_classes = _ADMIN
 
-    @extend_schema(request=None, responses={202: DeliveryOutput})
+    @extend_schema(request=None, responses={202: WebhookDeliveryOutput})
     def post(self, request, pk):
         delivery = services.delivery_replay(
             delivery=selectors.delivery_get(pk=pk), actor=request.user
         )
-        return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(WebhookDeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)

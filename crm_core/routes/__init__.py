@@ -14,4 +14,9 @@ AREAS = (
     "search",
     "imports",
     "duplicates",
+    "products",
+    "quotes",
+    "contracts",
+    "orders",
+    "invoices",
 )

@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.roles import Perm, has_perm
 from customization.search import record_search_words
 
-from ..models import Customer
+from ..models import Contract, Customer, Invoice, Order, Quote
 from ..records import (
     ensure_can_change,
     name_key,
@@ -141,6 +141,11 @@ def customer_delete(*, customer: Customer, actor: User) -> None:
         raise PermissionDenied
     if customer.deals.exists():
         raise ValidationError(_("This customer has deals; close or move them first."))
+    if any(  # lead to cash: documents keep their customer
+        model.objects.filter(customer=customer).exists()
+        for model in (Quote, Contract, Order, Invoice)
+    ):
+        raise ValidationError(_("This customer has quotes, contracts, orders or invoices."))
     record_event(
         record_type="customer", action="deleted", record=customer, payload={"name": customer.name}
     )

@@ -40,6 +40,9 @@ RECORD_PAGES = {
     "contact": "crm:contact",
     "lead": "crm:lead",
     "activity": "crm:activities",
+    "invoice": "crm:invoice",
+    "contract": "crm:contract",
+    "quote": "crm:quote",
 }
 
 

@@ -1,3 +1,3 @@
 """Celery tasks of the CRM, one module per area (autodiscovery imports this package)."""
 
-from . import imports, pool, reminders  # noqa: F401
+from . import imports, lead_to_cash, pool, reminders  # noqa: F401

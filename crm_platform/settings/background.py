@@ -75,6 +75,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.deliver_due",
         "schedule": timedelta(seconds=env.int("WEBHOOKS_SWEEP_SECONDS", default=30)),
     },
+    # Lead to cash: payment reminders before/after due dates, contract end and renewal
+    # reminders, expiry of quotes and contracts (idempotent; fans out to every company).
+    "crm-lead-to-cash": {
+        "task": "crm.lead_to_cash_sweep",
+        "schedule": timedelta(minutes=env.int("CRM_LEAD_TO_CASH_MINUTES", default=60)),
+    },
     "tenant-pool-refill": {
         "task": "tenants.pool_refill",
         "schedule": timedelta(seconds=60),
