@@ -34,30 +34,39 @@ def test_browser_builds_a_rule_without_typing_json(page, world, live_web, commit
         page.fill("#rule-name", "Browser big deals")
         page.evaluate("window.__no_reload = true")
 
-        def settle():  # the builder's htmx re-render has landed
-            page.wait_for_function("() => !document.querySelector('.htmx-request')")
+        def settle():
+            # The builder's htmx re-render has landed and htmx has wired up the new form
+            # (a change made before that would reach no handler).
+            page.wait_for_function(
+                "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+            )
 
         page.select_option("#trigger-type", "stage_entered")  # htmx shows the stage picker
         settle()
         page.locator("#trigger-stage").wait_for()
+        settle()
         page.select_option("#trigger-stage", str(stage.pk))
         page.select_option("select[name=cond-0-0-field]", "amount")
         settle()
         page.locator("select[name=cond-0-0-op] option[value=gte]").wait_for(state="attached")
+        settle()
         page.select_option("select[name=cond-0-0-op]", "gte")
         page.fill("input[name=cond-0-0-value]", "500000")
         page.select_option("#act-0-type", "create_task")
         settle()
         page.locator("select[name=act-0-assignee]").wait_for()
+        settle()
         page.select_option("select[name=act-0-assignee]", "owner_manager")
         page.fill("input[name=act-0-subject-en]", "Review {name}")
         page.fill("input[name=act-0-subject-ja]", "{name} をレビュー")
         page.click("button:has-text('Add action')")
         settle()
         page.locator("#act-1-type").wait_for()
+        settle()
         page.select_option("#act-1-type", "notify")
         settle()
         page.locator("input[name=act-1-title-en]").wait_for()
+        settle()
         page.fill("input[name=act-1-title-en]", "Big deal {name}")
         assert page.evaluate("window.__no_reload") is True  # all of it without a page load
         page.click("button.save")
