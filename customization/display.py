@@ -75,7 +75,9 @@ def list_cells(record, columns: list[FieldDefinition]) -> list[tuple[str, str]]:
 
 
 def displayed_record(record, user):
-    """A copy of `record` for a page, its hidden standard values emptied (not saved)."""
+    """A copy of `record` for a page, its hidden standard values emptied (not saved),
+    related records (owner, team, region...) included. The copy has its own relation
+    cache (Model.__getstate__), so the original keeps its values."""
     import copy
 
     from django.contrib.postgres.fields import ArrayField
@@ -86,7 +88,10 @@ def displayed_record(record, user):
         return record
     shown = copy.copy(record)
     for field in type(record)._meta.concrete_fields:
-        if field.name not in hidden or field.is_relation:
+        if field.name not in hidden:
+            continue
+        if field.is_relation:
+            setattr(shown, field.attname, None)  # also drops the copy's cached object
             continue
         if isinstance(field, ArrayField | models.JSONField):
             empty = [] if isinstance(field, ArrayField) else None

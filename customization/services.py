@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.roles import Perm, Role, has_perm
@@ -67,10 +68,12 @@ def _ensure_admin(actor: User) -> None:
 
 
 def fields_limit() -> int:
-    """The plan's cap on custom fields per entity (archived ones count: they keep data)."""
-    plan = getattr(connection.tenant, "plan", "") or "default"
-    limits = settings.CUSTOM_FIELD_LIMITS
-    return limits.get(plan, limits["default"])
+    """The company's plan cap on custom fields per entity (archived ones count: they keep
+    data); CUSTOM_FIELDS_PER_ENTITY when the plan sets none."""
+    from billing.selectors import plan_limits
+
+    limit = plan_limits(schema_name=connection.schema_name)["max_custom_fields"]
+    return limit if limit is not None else settings.CUSTOM_FIELDS_PER_ENTITY
 
 
 def _audit(definition: FieldDefinition, action: str, actor, changes: dict | None = None):
@@ -186,9 +189,15 @@ def definition_create(*, actor: User, entity: str, data: dict) -> FieldDefinitio
         errors["api_name"] = [_("A standard field already has this name.")]
     elif FieldDefinition.objects.filter(entity=entity, api_name=api_name).exists():
         errors["api_name"] = [_("Another field already has this API name.")]
-    if FieldDefinition.objects.filter(entity=entity).count() >= fields_limit():
+    limit = fields_limit()
+    if FieldDefinition.objects.filter(entity=entity).count() >= limit:
         errors["entity"] = [
-            _("Your plan allows %(n)d custom fields per record type.") % {"n": fields_limit()}
+            ngettext(
+                "Your plan allows %(n)d custom field per record type.",
+                "Your plan allows %(n)d custom fields per record type.",
+                limit,
+            )
+            % {"n": limit}
         ]
     if errors:
         raise ValidationError(errors)
@@ -258,6 +267,14 @@ def definition_archive(*, actor: User, definition: FieldDefinition) -> FieldDefi
         definition.archived_at = timezone.now()
         definition.save(update_fields=["archived_at", "updated_at"])
         _audit(definition, "archived", actor)
+        from .workflows.services import rules_disable_for_field
+
+        rules_disable_for_field(
+            entity=definition.entity,
+            path=f"custom.{definition.api_name}",
+            reason=_("Disabled: it uses the custom field “%(label)s”, which was archived.")
+            % {"label": definition.label},
+        )
     return definition
 
 

@@ -2,7 +2,7 @@
 sales settings."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -174,6 +174,27 @@ class PriceListItemsApi(APIView):
             **data.validated_data,
         )
         return Response(PriceListOutput(price_list).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("product_id", int, required=True)],
+        responses=PriceListOutput,
+    )
+    def delete(self, request, pk):
+        """Remove a product's price from the price list (`?product_id=`)."""
+        price_list = get_object_or_404(price_lists_visible(request.user), pk=pk)
+        data = PriceRemoveInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        service_call(
+            services.price_list_item_remove,
+            actor=request.user,
+            price_list=price_list,
+            product=data.validated_data["product_id"],
+        )
+        return Response(PriceListOutput(price_list).data)
+
+
+class PriceRemoveInput(serializers.Serializer):
+    product_id = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
 
 
 class SalesSettingsSerializer(serializers.ModelSerializer):

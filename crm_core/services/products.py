@@ -102,6 +102,15 @@ def price_list_item_set(
     return item
 
 
+@transaction.atomic
+def price_list_item_remove(*, actor: User, price_list: PriceList, product: Product) -> None:
+    """Take a product's price out of a price list (quotes already made keep their prices)."""
+    _ensure(actor)
+    deleted, _rows = PriceListItem.objects.filter(price_list=price_list, product=product).delete()
+    if not deleted:
+        raise ValidationError({"product_id": [_("This price list has no price for it.")]})
+
+
 def sales_settings_get() -> SalesSettings:
     settings = SalesSettings.objects.order_by("pk").first()
     return settings or SalesSettings.objects.create()

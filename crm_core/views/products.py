@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -98,6 +98,10 @@ def price_list_edit(request, pk=None):
 def price_list_detail(request, pk):
     price_list = get_object_or_404(price_lists_visible(request.user), pk=pk)
     can_manage = has_perm(request.user, Perm.MANAGE_PRODUCTS)
+    if request.method == "POST" and can_manage and request.POST.get("remove"):
+        product = get_object_or_404(Product, pk=request.POST["remove"])
+        services.price_list_item_remove(actor=request.user, price_list=price_list, product=product)
+        return redirect("crm:price_list", price_list.pk)
     form = PriceForm(request.POST or None)
     if request.method == "POST" and can_manage and form.is_valid():
         services.price_list_item_set(actor=request.user, price_list=price_list, **form.cleaned_data)

@@ -1,4 +1,9 @@
+from .core import TESTING
 from .env import env
+
+# Per-plan API rates; off in the test suite, which makes thousands of calls a minute to
+# its two companies (the throttle's own tests turn it on).
+API_PLAN_RATE_LIMITS = env.bool("API_PLAN_RATE_LIMITS", default=not TESTING)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -13,6 +18,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Each company's plan sets its API requests per minute (billing.Plan).
+    "DEFAULT_THROTTLE_CLASSES": ["billing.throttling.PlanRateThrottle"],
     "EXCEPTION_HANDLER": "crm_platform.kernel.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"signup": env.str("SIGNUP_RATE", default="30/minute")},
     # Proxies in front of the app; 0 = trust no X-Forwarded-For (throttling uses the peer).

@@ -108,4 +108,5 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CRM <no-reply@localh
 PRODUCT_NAME = _("CRM")
 
 # Custom fields per record type, by plan ("default" for plans not listed; customization/).
-CUSTOM_FIELD_LIMITS = {"default": env.int("CUSTOM_FIELDS_PER_ENTITY", default=100)}
+# Custom fields per record type when the company's plan sets no cap (billing.Plan).
+CUSTOM_FIELDS_PER_ENTITY = env.int("CUSTOM_FIELDS_PER_ENTITY", default=100)

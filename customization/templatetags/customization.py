@@ -31,6 +31,6 @@ def custom_cells(record, columns):
 
 @register.simple_tag(takes_context=True)
 def secured_record(context, record):
-    """A display copy of `record` without the values of standard fields hidden from the
-    reader's role (relations are left alone: the page shows their absence otherwise)."""
+    """A display copy of `record` without the values of standard fields (relations
+    included) hidden from the reader's role."""
     return displayed_record(record, context["request"].user)

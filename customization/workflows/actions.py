@@ -159,6 +159,9 @@ def _values_for(entity, values: dict, ctx: Context) -> dict:
         field = fields[path]
         if field.kind == TEXT and isinstance(value, str):
             value = render(value, ctx)
+        if path.startswith("custom."):  # JSON, checked by the custom fields' validator
+            data.setdefault("custom_fields", {})[path.removeprefix("custom.")] = value
+            continue
         value = coerce(field, value)
         if field.kind == RECORD and value is not None:
             value = field.related._default_manager.filter(pk=value).first()

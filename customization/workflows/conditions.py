@@ -120,13 +120,22 @@ def conditions_evaluate(entity: Entity, tree, record, *, actor=None) -> tuple[bo
             seen[path] = read(record, path, actor=actor)
         return seen[path]
 
+    def compared(field):
+        value = value_of(field.path)
+        if field.path.startswith("custom.") and field.kind != TAGS and value is not None:
+            try:
+                return coerce(field, value)  # a custom field's JSON as its type
+            except ValueError:
+                return value
+        return value
+
     def evaluate(node) -> bool:
         if "all" in node:
             return all(evaluate(item) for item in node["all"])
         if "any" in node:
             return any(evaluate(item) for item in node["any"])
         field = fields[node["field"]]
-        return _compare(field, node["op"], value_of(field.path), node.get("value"))
+        return _compare(field, node["op"], compared(field), node.get("value"))
 
     result = evaluate(tree or {"all": []})
     return result, {path: _jsonable(value) for path, value in seen.items()}

@@ -141,6 +141,7 @@ def fields_of(entity: Entity) -> dict[str, Field]:
                 )
     from accounts.roles import Role
 
+    fields.update({field.path: field for field in _custom_fields(entity)})
     fields["actor.role"] = Field(
         path="actor.role",
         label="acting user › role",
@@ -156,6 +157,40 @@ def link_field(target: Entity, source: Entity) -> str | None:
         if field.many_to_one and field.related_model is source.model:
             return field.name
     return None
+
+
+# Custom field types as the kinds conditions and actions understand.
+_CUSTOM_KINDS = {
+    "integer": NUMBER,
+    "decimal": NUMBER,
+    "currency": NUMBER,
+    "percent": NUMBER,
+    "date": DATE,
+    "datetime": DATETIME,
+    "boolean": BOOLEAN,
+    "picklist": CHOICE,
+    "multi_select": TAGS,
+    "lookup": RECORD,
+    "user": RECORD,
+}
+
+
+def _custom_fields(entity: Entity):
+    """The entity's custom fields in use, as `custom.<api name>` paths."""
+    from customization.values import active_definitions
+
+    for definition in active_definitions(entity.key):
+        kind = _CUSTOM_KINDS.get(definition.field_type, TEXT)
+        choices = ()
+        if kind in (CHOICE, TAGS):
+            choices = tuple((c["value"], c["label"]) for c in definition.choices if c["active"])
+        yield Field(
+            path=f"custom.{definition.api_name}",
+            label=definition.label,
+            kind=kind,
+            choices=choices if kind == CHOICE else (),
+            writable=True,
+        )
 
 
 def coerce(field: Field, value):
@@ -197,7 +232,7 @@ def read(record, path: str, *, actor=None):
     """The value at `path` on `record` (ids for records; None along a missing hop)."""
     if path == "actor.role":
         return getattr(actor, "role", None)
-    if path.startswith("custom."):
+    if path.startswith("custom."):  # stored as JSON: the caller coerces for comparing
         return (record.custom_fields or {}).get(path.removeprefix("custom."))
     head, _, rest = path.partition(".")
     if rest:

@@ -903,3 +903,25 @@ def test_cancel_and_terminate_through_the_api(world, sales):
     assert response.json()["status"] == "terminated"
     listed = rep.get("/api/v1/invoices/?status=cancelled").json()["results"]
     assert [row["id"] for row in listed] == [invoice["id"]]
+
+
+def test_a_price_can_be_removed_from_a_price_list(world, sales):
+    price_list, product = sales["price_list"], sales["product"]
+    url = f"/api/v1/price-lists/{price_list.pk}/items/?product_id={product.pk}"
+    assert api(world, sales, "east_rep").delete(url).status_code == 403  # reps only read
+    response = api(world, sales, "admin").delete(url)
+    assert response.status_code == 200
+    with tenant_context(world.a.tenant):
+        assert not price_list.items.filter(product=product).exists()
+    again = api(world, sales, "admin").delete(url)
+    assert again.status_code == 400 and "product_id" in again.json()["error"]["fields"]
+    # The page's remove button.
+    with tenant_context(world.a.tenant):
+        price_list_item_set(
+            actor=sales["admin"], price_list=price_list, product=product, unit_price=D(90)
+        )
+    page = signed_in(world.a, "d-admin@a.example.com")
+    assert 'name="remove"' in page.get(f"/price-lists/{price_list.pk}/").content.decode()
+    assert page.post(f"/price-lists/{price_list.pk}/", {"remove": product.pk}).status_code == 302
+    with tenant_context(world.a.tenant):
+        assert not price_list.items.exists()

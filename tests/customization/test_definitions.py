@@ -108,7 +108,7 @@ def test_reps_read_definitions_but_cannot_change_them(world, fields):
     )
 
 
-@override_settings(CUSTOM_FIELD_LIMITS={"default": 3})
+@override_settings(CUSTOM_FIELDS_PER_ENTITY=3)
 def test_plan_caps_fields_per_entity(world):
     client = admin_api(world)
     made = []
@@ -120,6 +120,19 @@ def test_plan_caps_fields_per_entity(world):
     response = post(client, "/api/v1/custom-fields/", body)
     assert response.status_code == 400
     assert "3 custom fields" in response.json()["error"]["fields"]["entity"][0]
+
+
+def test_the_companys_plan_sets_the_cap(world):
+    from billing.models import BillingAccount, Plan
+
+    plan = Plan.objects.create(code="small", name="Small", price_per_user=900, max_custom_fields=1)
+    BillingAccount.objects.update_or_create(tenant=world.a.tenant, defaults={"plan": plan})
+    client = admin_api(world)
+    body = {"entity": "contact", "api_name": "only_one", "label": "F", "field_type": "text"}
+    assert post(client, "/api/v1/custom-fields/", body).status_code == 201
+    response = post(client, "/api/v1/custom-fields/", {**body, "api_name": "two"})
+    assert response.status_code == 400
+    assert "allows 1 custom field per" in response.json()["error"]["fields"]["entity"][0]
 
 
 def test_archive_keeps_data_restore_brings_it_back_purge_needs_confirmation(world, fields):

@@ -4,7 +4,7 @@ the API (detail, lists), pages, exports, search results and event payloads."""
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import User
+from accounts.models import Team, User
 from crm_core.models import Customer
 from crm_platform.outbox.models import OutboxEvent
 from customization import services
@@ -81,6 +81,19 @@ def test_pages_hide_and_lock_fields(world, secured):
     html = page.get(f"/customers/{secured.pk}/").content.decode()
     assert "Industry segment" not in html and "Employees" in html
     assert "138 0000 9999" not in html and "secret@co.example" in html
+    # A hidden relation: the team's name is not shown either; the record itself is intact.
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        team = Team.objects.create(name="Hidden team 秘密")
+        Customer.objects.filter(pk=secured.pk).update(team=team)
+    assert "Hidden team 秘密" in page.get(f"/customers/{secured.pk}/").content.decode()
+    with tenant_context(world.a.tenant):
+        services.field_security_set(
+            actor=admin, entity="customer", field="team", role="sales_rep", access="hidden"
+        )
+    assert "Hidden team 秘密" not in page.get(f"/customers/{secured.pk}/").content.decode()
+    with tenant_context(world.a.tenant):
+        assert Customer.objects.get(pk=secured.pk).team_id == team.pk
 
 
 def test_exports_leave_hidden_fields_out(world, secured):

@@ -656,3 +656,65 @@ def test_assign_owner_round_robin_within_a_team(world, crew):
         )
         assert set(owners) == set(members)  # everyone had a turn
         assert sorted(owners.count(m) for m in members) == [1, 1, 2]  # then it wrapped
+
+
+@in_transaction
+def test_custom_fields_in_conditions_and_updates_and_archiving_disables(world, crew):
+    from customization.services import definition_archive, definition_create
+
+    with tenant_context(world.a.tenant):
+        for api_name, field_type in (("contract_value", "currency"), ("segment", "picklist")):
+            definition_create(
+                actor=crew["admin"],
+                entity="deal",
+                data={
+                    "api_name": api_name,
+                    "label": api_name,
+                    "field_type": field_type,
+                    "choices": [{"value": "smb"}, {"value": "enterprise"}]
+                    if field_type == "picklist"
+                    else [],
+                },
+            )
+        rule = rule_create(
+            actor=crew["admin"],
+            data={
+                "entity": "deal",
+                "name": "Big contracts are enterprise",
+                "trigger": {"type": "updated"},
+                "conditions": {
+                    "all": [
+                        {"field": "custom.contract_value", "op": "gte", "value": "500000"},
+                        {"field": "custom.segment", "op": "ne", "value": "enterprise"},
+                    ]
+                },
+                "actions": [{"type": "update_fields", "values": {"custom.segment": "enterprise"}}],
+            },
+        )
+        deal = _deal(crew, "Custom deal", "1")
+        deal_update(
+            deal=deal,
+            actor=crew["east_rep"],
+            data={"custom_fields": {"contract_value": "750000.00"}},
+        )
+        _drain()
+        deal.refresh_from_db()
+        assert deal.custom_fields["segment"] == "enterprise"
+        run = WorkflowRun.objects.filter(rule=rule).order_by("id").first()
+        assert run.values_seen == {"custom.contract_value": "750000.00", "custom.segment": None}
+        # A bad picklist value is refused when the rule is saved, naming the place.
+        with pytest.raises(Exception) as excinfo:
+            rule_update(
+                rule=rule,
+                actor=crew["admin"],
+                data={"actions": [{"type": "update_fields", "values": {"custom.segment": "x"}}]},
+            )
+        assert "actions.0.values.custom.segment" in excinfo.value.message_dict
+        from customization.models import FieldDefinition
+
+        definition_archive(
+            actor=crew["admin"],
+            definition=FieldDefinition.objects.get(entity="deal", api_name="contract_value"),
+        )
+        rule.refresh_from_db()
+        assert not rule.is_enabled and "contract_value" in rule.disabled_reason

@@ -1,0 +1,30 @@
+"""The plan's API rate: a company past its requests per minute gets 429 with Retry-After;
+the count is per company, in the real Redis."""
+
+import time
+
+import pytest
+from django.test import override_settings
+
+from billing import throttling
+from billing.models import BillingAccount, Plan
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@override_settings(API_PLAN_RATE_LIMITS=True)
+def test_a_company_past_its_plans_rate_gets_429(world):
+    plan = Plan.objects.create(code="tiny", name="Tiny", price_per_user=100, api_rate_per_minute=3)
+    BillingAccount.objects.update_or_create(tenant=world.b.tenant, defaults={"plan": plan})
+    throttling._rates.clear()
+    if 60 - time.time() % 60 < 3:  # keep the four calls inside one minute's window
+        time.sleep(3)
+    client = client_for(world.b, world.b.owner_token)
+    assert [client.get("/api/v1/me/").status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get("/api/v1/me/")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert 0 < int(refused["Retry-After"]) <= 60
+    # Another company's count is its own.
+    assert client_for(world.a, world.a.owner_token).get("/api/v1/me/").status_code == 200
