@@ -16,22 +16,14 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.throttling import BaseThrottle
 
+from crm_platform.kernel.redis_client import redis_client
+
 from .selectors import plan_limits
 
 logger = logging.getLogger(__name__)
 
 RATE_CACHE_SECONDS = 60
 _rates: dict[str, tuple[float, int | None]] = {}
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=0.2, socket_timeout=0.2
-        )
-    return _client
 
 
 def plan_rate(schema_name: str) -> int | None:
@@ -56,7 +48,7 @@ class PlanRateThrottle(BaseThrottle):
         minute = int(time.time() // 60)
         key = f"crm:api-rate:{schema_name}:{minute}"
         try:
-            count, _expiry = _redis().pipeline().incr(key).expire(key, 120).execute()
+            count, _expiry = redis_client().pipeline().incr(key).expire(key, 120).execute()
         except redis.RedisError:
             logger.warning("throttle: cache unreachable, request allowed", exc_info=True)
             return True

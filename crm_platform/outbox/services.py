@@ -1,7 +1,10 @@
 import logging
 
+import redis
 from django.db import connection, transaction
 from django.utils import timezone
+
+from crm_platform.kernel.redis_client import redis_client
 
 from .actor import current_actor
 from .handlers import handlers_for
@@ -41,13 +44,36 @@ def outbox_record(
     return event
 
 
+WAKE_FLAG_SECONDS = 30  # a lost wake-up's flag expires; the sweep covers the gap
+
+
+def wake_flag(schema_name: str) -> str:
+    return f"crm:outbox:wake:{schema_name}"
+
+
 def _wake_dispatcher(schema_name: str) -> None:
+    """Queue a dispatcher unless one is already queued and not yet started: it will read
+    this commit's events, because a dispatcher clears the flag before it reads. A burst of
+    commits so costs one task, not one each."""
     from .tasks import outbox_dispatch_task
 
+    try:
+        if not redis_client().set(wake_flag(schema_name), 1, nx=True, ex=WAKE_FLAG_SECONDS):
+            return
+    except redis.RedisError:
+        pass  # no flag store: wake anyway
     try:
         outbox_dispatch_task.apply_async(retry=False, headers={"_schema_name": schema_name})
     except Exception:  # noqa: BLE001 - the broker being down must not fail the write
         logger.warning("outbox: broker unavailable, event left for the sweep", exc_info=True)
+        wake_flag_clear(schema_name)
+
+
+def wake_flag_clear(schema_name: str) -> None:
+    try:
+        redis_client().delete(wake_flag(schema_name))
+    except redis.RedisError:
+        pass
 
 
 def outbox_dispatch_pending(*, limit: int = DISPATCH_BATCH) -> int:

@@ -59,6 +59,9 @@ def workflow_event_received(event) -> None:
 
 
 RECORDS_PER_TASK = 20
+# Records processed right here, in the dispatcher, after its commit: no second queue hop
+# for the common case of a few changes; bigger batches are shared out as tasks first.
+RECORDS_INLINE = 5
 
 
 def runs_enqueue(*, record_type: str, record_id: int) -> None:
@@ -74,18 +77,27 @@ def runs_enqueue(*, record_type: str, record_id: int) -> None:
 
 
 def _send_pending() -> None:
+    from .engine import runs_process_record
     from .tasks import workflow_process_records_task
 
     by_schema: dict[str, list] = {}
     for schema_name, record_type, record_id in connection.__dict__.pop("_workflow_records", {}):
         by_schema.setdefault(schema_name, []).append((record_type, record_id))
-    try:
-        for schema_name, records in by_schema.items():
-            with schema_context(schema_name):  # the task runs in the records' schema
-                for start in range(0, len(records), RECORDS_PER_TASK):
-                    workflow_process_records_task.delay(records[start : start + RECORDS_PER_TASK])
-    except Exception:  # noqa: BLE001 - the sweep re-queues pending runs
-        logger.warning("workflows: broker unavailable, runs left for the sweep")
+    for schema_name, records in by_schema.items():
+        inline, queued = records[:RECORDS_INLINE], records[RECORDS_INLINE:]
+        with schema_context(schema_name):  # tasks run in the records' schema
+            try:
+                for start in range(0, len(queued), RECORDS_PER_TASK):
+                    workflow_process_records_task.delay(queued[start : start + RECORDS_PER_TASK])
+            except Exception:  # noqa: BLE001 - the sweep re-queues pending runs
+                logger.warning("workflows: broker unavailable, runs left for the sweep")
+            for record_type, record_id in inline:
+                try:
+                    runs_process_record(record_type=record_type, record_id=record_id)
+                except Exception:  # noqa: BLE001 - still pending: the sweep retries it
+                    logger.exception(
+                        "workflows: runs of %s %s left for the sweep", record_type, record_id
+                    )
 
 
 def workflow_email_send(event) -> None:

@@ -126,3 +126,32 @@ def test_ping_result_is_not_confused_between_concurrent_tenants(world, committed
         assert all(result.get(timeout=20) == schema for schema, result in sent)
     except CeleryTimeout:
         pytest.fail("worker did not answer")
+
+
+def test_a_burst_of_commits_queues_one_dispatcher_and_none_is_lost(
+    world, committed, celery_worker, mail_dir, caplog
+):
+    """The wake-up flag: while a dispatcher is queued, commits do not queue another; a
+    wake-up the broker refused leaves no flag behind; the dispatcher clears the flag
+    before it reads, so events committed meanwhile are still delivered."""
+    from crm_platform.kernel.redis_client import redis_client
+    from crm_platform.outbox.services import _wake_dispatcher, wake_flag
+
+    schema = world.b.tenant.schema_name
+    flag = wake_flag(schema)
+    redis_client().set(flag, 1, ex=30)  # a dispatcher is queued (not started yet)
+    with broker_unreachable():
+        _wake_dispatcher(schema)  # coalesced: does not even try the broker
+        assert "broker unavailable" not in caplog.text
+        redis_client().delete(flag)
+        _wake_dispatcher(schema)  # tries, fails, and clears its flag for the next commit
+        assert "broker unavailable" in caplog.text
+        assert not redis_client().exists(flag)
+    # Events committed while a wake-up is pending all go out with the one dispatcher.
+    emails = [f"burst-{uuid.uuid4().hex[:8]}@example.com" for _ in range(5)]
+    with tenant_context(world.b.tenant):
+        for email in emails:
+            invitation_create(email=email, role=Role.SALES_REP, team=None, invited_by=None)
+    connection.set_schema_to_public()
+    assert _wait_for(lambda: all(_mails_to(mail_dir, email) for email in emails))
+    assert _wait_for(lambda: not redis_client().exists(flag))
