@@ -172,6 +172,23 @@ def audit_log(request):
     return render(request, "billing/console/audit.html", {"page": page})
 
 
+def _limits(request) -> dict:
+    """The plan form's limits and flags (an empty limit: none)."""
+
+    def optional(name):
+        return _int(request, name) if request.POST.get(name) else None
+
+    return {
+        "trial_days": _int(request, "trial_days"),
+        "max_users": optional("max_users"),
+        "max_custom_fields": optional("max_custom_fields"),
+        "api_rate_per_minute": _int(request, "api_rate_per_minute")
+        if request.POST.get("api_rate_per_minute")
+        else 600,
+        "is_default": request.POST.get("is_default") == "on",
+    }
+
+
 @operator_required
 def plan_list(request):
     if request.method == "POST":
@@ -180,9 +197,7 @@ def plan_list(request):
                 name=request.POST.get("name", ""),
                 price_per_user=_int(request, "price_per_user"),
                 currency=request.POST.get("currency", ""),
-                trial_days=_int(request, "trial_days"),
-                max_users=int(request.POST["max_users"]) if request.POST.get("max_users") else None,
-                is_default=request.POST.get("is_default") == "on",
+                **_limits(request),
             )
         except (ValidationError, ValueError) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -190,3 +205,27 @@ def plan_list(request):
             messages.success(request, _("Plan saved."))
         return redirect("billing:console_plans")
     return render(request, "billing/console/plans.html", {"plans": Plan.objects.all()})
+
+
+@operator_required
+def plan_edit(request, pk):
+    """Name, limits, trial and whether it is offered. The price stays: a Stripe price is
+    immutable, so a new price is a new plan that companies are moved to."""
+    plan = get_object_or_404(Plan, pk=pk)
+    if request.method == "POST":
+        try:
+            ops.operator_plan_update(
+                plan=plan,
+                operator=request.user,
+                data={
+                    "name": request.POST.get("name", ""),
+                    "is_active": request.POST.get("is_active") == "on",
+                    **_limits(request),
+                },
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Plan saved."))
+            return redirect("billing:console_plans")
+    return render(request, "billing/console/plan_edit.html", {"plan": plan})

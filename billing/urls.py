@@ -18,4 +18,5 @@ urlpatterns = [
     path("console/metrics/", console.metrics, name="console_metrics"),
     path("console/audit/", console.audit_log, name="console_audit"),
     path("console/plans/", console.plan_list, name="console_plans"),
+    path("console/plans/<int:pk>/", console.plan_edit, name="console_plan"),
 ]

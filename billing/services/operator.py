@@ -27,6 +27,7 @@ from .accounts import (
     account_enforce_access,
     account_extend_trial,
 )
+from .plans import plan_save
 from .seats import seat_sync_request, seat_sync_run
 
 ACTIONS = (
@@ -42,14 +43,29 @@ ACTIONS = (
 )
 
 
-def _audit(*, tenant: Tenant, operator, action: str, details: dict) -> OperatorAction:
+def _audit(*, tenant: Tenant | None, operator, action: str, details: dict) -> OperatorAction:
     return OperatorAction.objects.create(
         tenant=tenant,
-        tenant_label=f"{tenant.name} ({tenant.subdomain or tenant.schema_name})",
+        tenant_label=f"{tenant.name} ({tenant.subdomain or tenant.schema_name})" if tenant else "",
         operator=operator.email,
         action=action,
         details=details,
     )
+
+
+@transaction.atomic
+def operator_plan_update(*, plan: Plan, operator, data: dict) -> Plan:
+    """A plan's name, limits, trial and offer flags (its price stays: see plan_save)."""
+    before = {key: getattr(plan, key) for key in data}
+    plan = plan_save(plan=plan, price_per_user=plan.price_per_user, currency=plan.currency, **data)
+    changes = {k: [before[k], getattr(plan, k)] for k in data if before[k] != getattr(plan, k)}
+    _audit(
+        tenant=None,
+        operator=operator,
+        action="plan_changed",
+        details={"plan": plan.code, **changes},
+    )
+    return plan
 
 
 def _account(tenant: Tenant) -> BillingAccount:

@@ -225,6 +225,24 @@ def test_operators_define_plans_and_the_sweep_opens_missing_accounts(billing, op
     plan = Plan.objects.get(name=code_name)
     assert (plan.price_per_user, plan.currency, plan.trial_days) == (1900, "eur", 14)
     assert code_name in operator.get("/console/plans/").content.decode()
+    # Editing: limits, trial and the offer change; the price stays; the audit log says so.
+    assert operator.get(f"/console/plans/{plan.pk}/").status_code == 200
+    operator.post(
+        f"/console/plans/{plan.pk}/",
+        {
+            "name": code_name,
+            "trial_days": "21",
+            "max_users": "50",
+            "max_custom_fields": "20",
+            "api_rate_per_minute": "120",
+            "price_per_user": "1",  # ignored
+        },
+    )
+    plan.refresh_from_db()
+    assert (plan.trial_days, plan.max_users, plan.max_custom_fields) == (21, 50, 20)
+    assert (plan.api_rate_per_minute, plan.price_per_user, plan.is_active) == (120, 1900, False)
+    action = OperatorAction.objects.filter(action="plan_changed").latest("id")
+    assert action.details["plan"] == plan.code and action.details["trial_days"] == [14, 21]
 
     account = new_company("sweep")
     BillingAccount.objects.filter(pk=account.pk).delete()  # e.g. signed up before billing
