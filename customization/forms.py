@@ -132,3 +132,40 @@ def custom_service_data(form: forms.Form, data: dict) -> dict:
     if values:
         data["custom_fields"] = values
     return data
+
+
+CONVERSION_RECORDS = (
+    ("customer", gettext_lazy("Customer")),
+    ("contact", gettext_lazy("Contact")),
+    ("deal", gettext_lazy("Deal")),
+)
+
+
+def conversion_fields_add(form: forms.Form, *, lead, user) -> None:
+    """On the lead conversion form: the new records' required custom fields that the
+    lead's own values do not fill, named `<record>.custom_fields.<api_name>`."""
+    carried = lead.custom_fields or {}
+    for entity, record_label in CONVERSION_RECORDS:
+        rules = field_rules(entity, getattr(user, "role", None))
+        for definition in active_definitions(entity):
+            if not definition.required or definition.api_name in carried:
+                continue
+            if rules.get(definition.api_name):  # hidden or read-only for this user
+                continue
+            field = form_field(definition)
+            field.label = f"{record_label} · {definition.display_label}"
+            form.fields[f"{entity}.{PREFIX}{definition.api_name}"] = field
+
+
+def conversion_service_data(data: dict) -> dict:
+    """Move `<record>.custom_fields.<name>` values into data["custom_fields"]
+    ({"customer": {...}, ...}: the conversion service's input)."""
+    custom: dict[str, dict] = {}
+    for key in [k for k in data if f".{PREFIX}" in k]:
+        entity, _dot, name = key.partition(f".{PREFIX}")
+        value = data.pop(key)
+        if value not in (None, "", []):
+            custom.setdefault(entity, {})[name] = value
+    if custom:
+        data["custom_fields"] = custom
+    return data

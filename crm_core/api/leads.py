@@ -131,6 +131,18 @@ class ConvertInput(StrictInput):
     )
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
     expected_close_date = serializers.DateField(required=False, allow_null=True)
+    custom_fields = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        help_text='Custom field values of the new records: {"customer": {...}, "contact": '
+        '{...}, "deal": {...}}. The lead\'s values go to fields of the same API name.',
+    )
+
+    def validate_custom_fields(self, value):
+        unknown = set(value) - {"customer", "contact", "deal"}
+        if unknown:
+            raise serializers.ValidationError(f"Unknown record: {', '.join(sorted(unknown))}.")
+        return value
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

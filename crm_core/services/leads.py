@@ -167,10 +167,15 @@ def lead_convert(
     amount: Decimal | None = None,
     currency: str = "",
     expected_close_date: date | None = None,
+    custom_fields: dict[str, dict] | None = None,
     now: datetime | None = None,
 ) -> Lead:
     """Turn a lead into a customer (or attach it to `customer`), a contact and, unless
     `create_deal` is false, a deal: all in one transaction, or nothing.
+
+    Custom fields: the lead's values go to the new records' fields of the same API name
+    and type; `custom_fields` ({"customer"|"contact"|"deal": {api_name: value}}) adds or
+    overrides values. An error names its record: `deal.custom_fields.<api_name>`.
 
     The new records belong to the lead's owner. Without a pipeline or stage the deal
     starts in the default pipeline's first open stage (the pipelines area creates the
@@ -191,9 +196,13 @@ def lead_convert(
         raise ValidationError(errors)
 
     owner = lead.owner or actor
+    given = custom_fields or {}
     if customer is None:
-        customer = customer_create(
+        customer = _converting(
+            "customer",
+            customer_create,
             actor=actor,
+            custom=_carried_custom(lead, "customer", given.get("customer")),
             data={
                 "kind": Customer.Kind.COMPANY if lead.company_name else Customer.Kind.INDIVIDUAL,
                 "name": lead.company_name or lead.name,
@@ -205,8 +214,11 @@ def lead_convert(
                 "region": lead.region,
             },
         )
-    contact = contact_create(
+    contact = _converting(
+        "contact",
+        contact_create,
         actor=actor,
+        custom=_carried_custom(lead, "contact", given.get("contact")),
         data={
             "customer": customer,
             "name": lead.name,
@@ -241,7 +253,14 @@ def lead_convert(
             deal_data["currency"] = currency
         if expected_close_date is not None:
             deal_data["expected_close_date"] = expected_close_date
-        deal = deal_create(actor=actor, data=deal_data, now=now)
+        deal = _converting(
+            "deal",
+            deal_create,
+            actor=actor,
+            custom=_carried_custom(lead, "deal", given.get("deal")),
+            data=deal_data,
+            now=now,
+        )
 
     before = snapshot(lead, KEY_FIELDS)
     lead.status = Lead.Status.CONVERTED
@@ -272,6 +291,35 @@ def lead_convert(
         },
     )
     return lead
+
+
+def _carried_custom(lead: Lead, entity: str, given: dict | None) -> dict:
+    """The lead's custom values that fit `entity`'s fields (same API name and type),
+    then the values given for it."""
+    from customization.values import active_definitions
+
+    lead_types = {d.api_name: d.field_type for d in active_definitions("lead")}
+    values = lead.custom_fields or {}
+    carried = {
+        d.api_name: values[d.api_name]
+        for d in active_definitions(entity)
+        if d.api_name in values and lead_types.get(d.api_name) == d.field_type
+    }
+    return {**carried, **(given or {})}
+
+
+def _converting(entity: str, create, *, actor: User, custom: dict, data: dict, **extra):
+    """Create one of the conversion's records; its errors name it (`contact.emails`)."""
+    if custom:
+        data = {**data, "custom_fields": custom}
+    try:
+        return create(actor=actor, data=data, **extra)
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError(
+            {f"{entity}.{field}": messages for field, messages in exc.message_dict.items()}
+        ) from exc
 
 
 def lead_bulk_save(*, actor: User, items: list[dict]) -> list[Lead]:

@@ -13,7 +13,12 @@ from accounts.models import Team, User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
-from customization.forms import custom_fields_add, custom_service_data
+from customization.forms import (
+    conversion_fields_add,
+    conversion_service_data,
+    custom_fields_add,
+    custom_service_data,
+)
 from customization.pages import list_page_query
 
 from ..models import Customer, Lead, Pipeline, Region, Stage
@@ -121,8 +126,9 @@ class ConvertForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, lead, **kwargs):
         super().__init__(*args, **kwargs)
+        conversion_fields_add(self, lead=lead, user=user)
         self.fields["customer"].queryset = visible(Customer.objects.all(), user)
         self.fields["customer"].error_messages["invalid_choice"] = _(
             "Choose a customer you can see."
@@ -219,12 +225,15 @@ def lead_convert(request, pk):
     form = ConvertForm(
         request.POST or None,
         user=request.user,
+        lead=lead,
         initial={"create_deal": True, "deal_name": lead.company_name or lead.name},
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.lead_convert(
-                lead=Lead.objects.get(pk=pk), actor=request.user, **form.cleaned_data
+                lead=Lead.objects.get(pk=pk),
+                actor=request.user,
+                **conversion_service_data(dict(form.cleaned_data)),
             )
         except ValidationError as exc:
             form_add_errors(form, exc)

@@ -464,3 +464,61 @@ def test_creating_a_possible_duplicate_lead_asks_for_confirmation(world, people)
     warned = web.post("/leads/new/", form)
     assert warned.status_code == 200 and "This record may already exist." in warned.content.decode()
     assert web.post("/leads/new/", {**form, "confirm_duplicates": "1"}).status_code == 302
+
+
+def test_conversion_carries_custom_fields_and_asks_for_required_ones(world, people, sales_pipeline):
+    """The lead's custom values go to the new records' fields of the same API name; the
+    required ones the lead lacks are asked for (API and page), errors naming the record."""
+    from customization.services import definition_create
+
+    with tenant_context(world.a.tenant):
+        admin = people["admin"]
+        for entity, api_name, required in (
+            ("lead", "budget_code", False),
+            ("deal", "budget_code", False),
+            ("deal", "contract_type", True),
+            ("customer", "industry_code", True),
+        ):
+            definition_create(
+                actor=admin,
+                entity=entity,
+                data={
+                    "api_name": api_name,
+                    "label": api_name,
+                    "field_type": "text",
+                    "required": required,
+                },
+            )
+    lead_id = _create(world, people, "east_rep", custom_fields={"budget_code": "BC-7"}).json()["id"]
+    client = api(world, people, "east_rep")
+    url = f"/api/v1/leads/{lead_id}/convert/"
+    customers_before = _count(world, Customer)
+    missing = client.post(url, {}, content_type="application/json")
+    assert missing.status_code == 400
+    assert "customer.custom_fields.industry_code" in missing.json()["error"]["fields"]
+    assert _count(world, Customer) == customers_before  # nothing half-written
+    with tenant_context(world.a.tenant):
+        assert Lead.objects.get(pk=lead_id).status != Lead.Status.CONVERTED
+    # The page asks for exactly the required fields the lead does not fill.
+    page = signed_in(world.a, "er@a.example.com")
+    form = page.get(f"/leads/{lead_id}/convert/").context["form"]
+    assert {"customer.custom_fields.industry_code", "deal.custom_fields.contract_type"} <= set(
+        form.fields
+    )
+    assert "deal.custom_fields.budget_code" not in form.fields  # carried from the lead
+    response = page.post(
+        f"/leads/{lead_id}/convert/",
+        {
+            "create_deal": "on",
+            "customer.custom_fields.industry_code": "C-20",
+            "deal.custom_fields.contract_type": "annual",
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    with tenant_context(world.a.tenant):
+        lead = Lead.objects.get(pk=lead_id)
+        assert lead.converted_customer.custom_fields == {"industry_code": "C-20"}
+        assert lead.converted_deal.custom_fields == {
+            "budget_code": "BC-7",
+            "contract_type": "annual",
+        }
