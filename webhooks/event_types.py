@@ -104,6 +104,8 @@ INTERNAL = frozenset({USER_PASSWORD_RESET_REQUESTED, NOTIFICATION_CREATED, WORKF
 
 # The event a "send test event" button sends; never recorded in the outbox.
 WEBHOOK_TEST = "webhook.test"
+# A record sent by a workflow rule's "call a webhook" action; never recorded either.
+WORKFLOW_ACTION = "workflow.action"
 
 SUBSCRIBABLE: tuple[str, ...] = tuple(
     value
@@ -112,7 +114,7 @@ SUBSCRIBABLE: tuple[str, ...] = tuple(
     and isinstance(value, str)
     and "." in value
     and value not in INTERNAL
-    and value != WEBHOOK_TEST
+    and value not in (WEBHOOK_TEST, WORKFLOW_ACTION)
 )
 
 

@@ -284,6 +284,37 @@ def _send_pending() -> None:
 
 
 @transaction.atomic
+def delivery_for_action(
+    *, endpoint_id: int, event_id: uuid.UUID, entity: str, data: dict
+) -> Delivery:
+    """Send a record to one endpoint because a workflow rule says so (not a
+    subscription). Shaped for the endpoint's reader role; once per `event_id`."""
+    endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None or not endpoint.enabled:
+        raise ValidationError({"endpoint": [_("This webhook endpoint is missing or disabled.")]})
+    now = timezone.now()
+    body = payload_capped(
+        webhook_payload(
+            event_type=event_types.WORKFLOW_ACTION,
+            occurred_at=now,
+            data=webhook_data(entity=entity, data=data, role=endpoint.reader_role),
+        )
+    )
+    delivery, created = Delivery.objects.get_or_create(
+        endpoint=endpoint,
+        event_id=event_id,
+        defaults={
+            "event_type": event_types.WORKFLOW_ACTION,
+            "body": body,
+            "next_attempt_at": now,
+        },
+    )
+    if created:
+        _queue_after_commit([(endpoint.pk, delivery.pk)])
+    return delivery
+
+
+@transaction.atomic
 def delivery_replay(*, delivery: Delivery, actor: User) -> Delivery:
     """Send a delivery again now (same webhook-id, so the receiver can deduplicate)."""
     _ensure_admin(actor)

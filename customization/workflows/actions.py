@@ -9,6 +9,7 @@ failure (recorded, the run stops); database and broker errors propagate to be re
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -349,6 +350,32 @@ def run_return_to_pool(config, ctx: Context) -> dict:
     return {"returned": True}
 
 
+def clean_call_webhook(entity, config, where, errors):
+    from webhooks.models import Endpoint
+
+    _check_keys(config, {"endpoint"}, where, errors)
+    endpoint = config.get("endpoint")
+    if not isinstance(endpoint, int) or not Endpoint.objects.filter(pk=endpoint).exists():
+        errors[f"{where}.endpoint"] = "choose a webhook endpoint"
+    return config
+
+
+def run_call_webhook(config, ctx: Context) -> dict:
+    """Send the record (with its custom fields, shaped for the endpoint's reader role)
+    to the endpoint, signed and retried like every webhook; once per run and step."""
+    from webhooks.services import delivery_for_action
+
+    payload = {"id": ctx.record.pk, **ctx.entity.payload(ctx.record)}
+    payload["custom_fields"] = ctx.record.custom_fields or {}
+    delivery = delivery_for_action(
+        endpoint_id=config["endpoint"],
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"crm-workflow-run:{ctx.run_id}:{ctx.index}"),
+        entity=ctx.entity.key,
+        data={"record_type": ctx.entity.key, **payload},
+    )
+    return {"delivery_id": delivery.pk}
+
+
 def clean_wait(entity, config, where, errors):
     _check_keys(config, {"hours", "days"}, where, errors)
     hours = config.get("hours", 0) + 24 * config.get("days", 0)
@@ -369,6 +396,7 @@ ACTIONS = {
     "assign_owner": (clean_assign_owner, run_assign_owner),
     "return_to_pool": (clean_return_to_pool, run_return_to_pool),
     "create_record": (clean_create_record, run_create_record),
+    "call_webhook": (clean_call_webhook, run_call_webhook),
     "wait": (clean_wait, None),
 }
 

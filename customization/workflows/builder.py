@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "assign_owner": _("assign an owner"),
     "return_to_pool": _("return to the public pool"),
     "create_record": _("create a related record"),
+    "call_webhook": _("call a webhook"),
     "wait": _("wait"),
 }
 RECIPIENT_LABELS = {
@@ -170,7 +171,7 @@ class Builder:
             for key in ("to", "assignee", "priority", "reason"):
                 if get(f"act-{i}-{key}"):
                     action[key] = get(f"act-{i}-{key}")
-            for key in ("due_in_days", "hours", "days", "user", "team"):
+            for key in ("due_in_days", "hours", "days", "user", "team", "endpoint"):
                 if get(f"act-{i}-{key}"):
                     action[key] = _int(get(f"act-{i}-{key}"))
             if kind == "assign_owner" and not (action.get("user") or action.get("team")):
@@ -290,6 +291,7 @@ class Builder:
             ],
             "users": users,
             "teams": Team.objects.order_by("name"),
+            "endpoints": _webhook_endpoints(),
             "languages": LANGUAGES,
             "trigger_errors": {k: v for k, v in self.errors.items() if k.startswith("trigger")},
             "other_errors": {
@@ -316,6 +318,12 @@ class Builder:
                 if place == (group, row) and (where == prefix or where.startswith(prefix + ".")):
                     found.extend(messages)
         return found
+
+
+def _webhook_endpoints():
+    from webhooks.models import Endpoint
+
+    return Endpoint.objects.filter(enabled=True).order_by("id")
 
 
 def _entity_choices():

@@ -24,6 +24,7 @@ class Entity:
     model: type[models.Model]
     update: object  # the crm_core update service: update(<key>=record, actor=, data=)
     create: object  # the crm_core create service: create(actor=, data=)
+    payload: object  # the record as its events carry it: payload(record) -> dict
     # Fields that are not conditions' or actions' business (bookkeeping, denormalised).
     hidden: frozenset = frozenset(
         {
@@ -48,11 +49,29 @@ class Entity:
 ENTITIES: dict[str, Entity] = {
     entity.key: entity
     for entity in (
-        Entity("customer", crm.Customer, customers.customer_update, customers.customer_create),
-        Entity("contact", crm.Contact, contacts.contact_update, contacts.contact_create),
-        Entity("lead", crm.Lead, leads.lead_update, leads.lead_create),
-        Entity("deal", crm.Deal, deals.deal_update, deals.deal_create),
-        Entity("activity", crm.Activity, activities.activity_update, activities.activity_create),
+        Entity(
+            "customer",
+            crm.Customer,
+            customers.customer_update,
+            customers.customer_create,
+            customers.customer_payload,
+        ),
+        Entity(
+            "contact",
+            crm.Contact,
+            contacts.contact_update,
+            contacts.contact_create,
+            contacts.contact_payload,
+        ),
+        Entity("lead", crm.Lead, leads.lead_update, leads.lead_create, leads.lead_payload),
+        Entity("deal", crm.Deal, deals.deal_update, deals.deal_create, deals.deal_payload),
+        Entity(
+            "activity",
+            crm.Activity,
+            activities.activity_update,
+            activities.activity_create,
+            activities.activity_payload,
+        ),
     )
 }
 

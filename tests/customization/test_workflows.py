@@ -718,3 +718,54 @@ def test_custom_fields_in_conditions_and_updates_and_archiving_disables(world, c
         )
         rule.refresh_from_db()
         assert not rule.is_enabled and "contract_value" in rule.disabled_reason
+
+
+@in_transaction
+def test_call_a_webhook_sends_the_record_signed_once_per_step(world, crew):
+    from standardwebhooks import Webhook
+
+    from tests.webhooks.receiver import Receiver
+    from webhooks import services as webhook_services
+    from webhooks.models import Delivery
+
+    receiver = Receiver().start()
+    try:
+        with tenant_context(world.a.tenant):
+            endpoint, secret = webhook_services.endpoint_create(
+                actor=crew["admin"], data={"url": receiver.url, "event_types": ["quote.sent"]}
+            )
+            rule_create(
+                actor=crew["admin"],
+                data={
+                    "entity": "deal",
+                    "name": "Tell the ERP about won deals",
+                    "trigger": {"type": "created"},
+                    "conditions": {"all": [{"field": "name", "op": "eq", "value": "ERP deal"}]},
+                    "actions": [{"type": "call_webhook", "endpoint": endpoint.pk}],
+                },
+            )
+            deal = _deal(crew, "ERP deal", "880")
+            _drain()
+            _drain()  # handed over twice: still one delivery
+            (delivery,) = Delivery.objects.filter(endpoint=endpoint)
+            assert delivery.event_type == "workflow.action"
+            webhook_services.delivery_attempt(delivery_id=delivery.pk)
+        (request,) = receiver.received
+        body = Webhook(secret).verify(request.body, request.headers)
+        assert body["type"] == "workflow.action"
+        assert body["data"]["id"] == deal.pk and body["data"]["record_type"] == "deal"
+        assert body["data"]["name"] == "ERP deal"
+    finally:
+        receiver.stop()
+    with tenant_context(world.a.tenant):
+        with pytest.raises(Exception) as excinfo:
+            rule_create(
+                actor=crew["admin"],
+                data={
+                    "entity": "deal",
+                    "name": "Nowhere",
+                    "trigger": {"type": "created"},
+                    "actions": [{"type": "call_webhook", "endpoint": 999999}],
+                },
+            )
+        assert "actions.0.endpoint" in excinfo.value.message_dict
