@@ -41,6 +41,7 @@ from tenants.models import Tenant
 from tenants.provisioning import pool_refill
 from tenants.services import tenant_signup
 
+from .processes import process_stop
 from .stats import Check, Ratio, Section, Series
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,18 +222,9 @@ def _start(label: str, app: str, sizes: Sizes, log_dir: Path) -> Server:
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc)
+            process_stop(proc)
             raise RuntimeError(f"{label} server did not start; see {log}")
         time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --- load -----------------------------------------------------------------------------
@@ -443,7 +435,7 @@ def run(sizes: Sizes, progress) -> Section:
                         )
         finally:
             for server in servers.values():
-                _stop(server.proc)
+                process_stop(server.proc)
 
     progress(f"profiling {sizes.profile_requests} in-process requests (cProfile)")
     section.facts.update(_profile(host, token, sizes.profile_requests))

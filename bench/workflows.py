@@ -32,6 +32,7 @@ from crm_core.services.deals import deal_update
 from crm_core.services.pipelines import pipeline_create
 
 from .crm_import import company
+from .processes import process_stop
 from .stats import Check, Ratio, Section, Series
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,18 +79,9 @@ def _worker(sizes: Sizes, log: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
         if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc)
+            process_stop(proc)
             raise RuntimeError(f"Celery worker did not start; see {log}")
     return proc
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _setup(tenant, total: int):
@@ -175,7 +167,7 @@ def run(sizes: Sizes, progress) -> Section:
                     time.sleep(0.0005)
                 product_latency.add(perf_counter_ns() - began)
     finally:
-        _stop(worker)
+        process_stop(worker)
     connection.set_schema_to_public()
 
     progress(f"workflows: a backlog of {sizes.backlog} changes, then the worker")
@@ -194,7 +186,7 @@ def run(sizes: Sizes, progress) -> Section:
             )
             runs = _run_facts([d.pk for d in backlog_deals])
     finally:
-        _stop(worker)
+        process_stop(worker)
     connection.set_schema_to_public()
     span_s = (times[-1] - times[0]).total_seconds()
     product_rate = (len(times) - 1) / span_s if span_s else float("inf")
