@@ -12,12 +12,14 @@ multi-select -> list of values in picklist order.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -324,6 +326,19 @@ def custom_values_clean(
     return result
 
 
+def _lock_value(model, definition: FieldDefinition, value) -> None:
+    """Serialise saves of one unique value until the saving transaction ends: a second
+    save of the same value waits here for the first to commit, then its check sees the
+    first record (no unique index needed, and no race between check and insert)."""
+    if not connection.in_atomic_block:
+        return  # nothing to hold the lock for; the record services always run atomic
+    key = f"{model._meta.db_table}:{definition.api_name}:{json.dumps(value, default=str)}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [UNIQUE_LOCK_NAMESPACE, key]
+        )
+
+
 def custom_values_check_database(
     model, definitions, values: dict, result: dict, record_pk: int | None = None
 ) -> dict[str, list[str]]:
@@ -334,12 +349,17 @@ def custom_values_check_database(
     return errors
 
 
+# Advisory lock namespace of unique custom values (the second key hashes table, field, value).
+UNIQUE_LOCK_NAMESPACE = 7_301
+
+
 def _check_unique(model, definitions, values: dict, result: dict, record_pk) -> dict:
     errors = {}
     for definition in definitions:
         value = result.get(definition.api_name)
         if not definition.unique or value is None or definition.api_name not in values:
             continue
+        _lock_value(model, definition, value)
         clash = model.objects.filter(custom_fields__contains={definition.api_name: value})
         if record_pk:
             clash = clash.exclude(pk=record_pk)
