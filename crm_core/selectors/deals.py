@@ -155,12 +155,17 @@ class Column:
     amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
-def deal_board(*, user, pipeline: Pipeline, filters: dict | None = None) -> list[Column]:
+def deal_board(
+    *, user, pipeline: Pipeline, filters: dict | None = None, narrow=None
+) -> list[Column]:
     """The kanban board of `pipeline`: a column per stage with the visible deals (the most
-    recently updated first, capped per column), their count and amount sum."""
+    recently updated first, capped per column), their count and amount sum. `narrow`
+    (queryset -> queryset) applies a page's field filter, standard or custom."""
     filters = {**(filters or {}), "pipeline": pipeline.pk}
     filters.pop("stage", None)
     deals = deal_queryset(user=user, filters=filters)
+    if narrow is not None:
+        deals = narrow(deals).order_by()  # the columns have their own order
     columns = {
         stage.pk: Column(stage=stage) for stage in pipeline.stages.order_by("position", "id")
     }

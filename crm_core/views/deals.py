@@ -17,6 +17,7 @@ from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
 from customization.forms import custom_fields_add, custom_service_data
+from customization.pages import list_page_query
 
 from ..models import Contact, Customer, Deal, Pipeline, Stage
 from ..records import can_see, visible
@@ -72,9 +73,18 @@ def _board_context(request, *, pipeline: Pipeline | None = None, error: str = ""
     else:
         filters = BoardFilterForm(initial={"pipeline": pipeline.pk})
     values = {k: v for k, v in values.items() if k != "pipeline"}
-    columns = selectors.deal_board(user=request.user, pipeline=pipeline, filters=values)
+    field_filter = {}
+
+    def narrow(deals):
+        deals, field_filter["bar"] = list_page_query(request, deals)
+        return deals
+
+    columns = selectors.deal_board(
+        user=request.user, pipeline=pipeline, filters=values, narrow=narrow
+    )
     return {
         "filters": filters,
+        "field_filter": field_filter["bar"],
         "pipeline": pipeline,
         "columns": columns,
         "stages": [column.stage for column in columns],

@@ -658,3 +658,27 @@ def test_the_list_and_the_board_do_not_query_per_row(world, crew, django_assert_
     page = signed_in(world.a, "d-er@a.example.com")
     with django_assert_max_num_queries(25):
         assert page.get(f"/deals/?pipeline={crew['pipeline'].pk}").status_code == 200
+
+
+def test_the_board_filters_by_a_custom_field(world, crew):
+    from customization.services import definition_create
+
+    with tenant_context(world.a.tenant):
+        definition_create(
+            actor=crew["admin"],
+            entity="deal",
+            data={
+                "api_name": "contract_value",
+                "label": "Contract value",
+                "field_type": "currency",
+            },
+        )
+    _new_deal(world, crew, name="看板 大", custom_fields={"contract_value": "900000"})
+    _new_deal(world, crew, name="看板 小", custom_fields={"contract_value": "10"})
+    page = signed_in(world.a, "d-er@a.example.com")
+    board = f"/deals/?pipeline={crew['pipeline'].pk}"
+    html = page.get(board + "&ff=contract_value&fo=gte&fv=1000").content.decode()
+    assert "看板 大" in html and "看板 小" not in html
+    assert 'name="ff"' in html and "1 deal" in html
+    bad = page.get(board + "&ff=contract_value&fo=gte&fv=lots").content.decode()
+    assert "看板 大" not in bad and 'class="error"' in bad  # the bar says why
