@@ -118,9 +118,10 @@ class Builder:
             actions += 1
         elif change.startswith("remove-condition-"):
             group, row = (int(n) for n in change.rsplit("-", 2)[1:])
-            data = _remove_condition(data, groups, group, row)
+            data = _remove_row(data, f"cond-{group}-", groups[group], row)
+            groups[group] -= 1
         elif change.startswith("remove-action-"):
-            data = _remove_action(data, actions, int(change.rsplit("-", 1)[1]))
+            data = _remove_row(data, "act-", actions, int(change.rsplit("-", 1)[1]))
             actions -= 1
         builder = cls(entity, data, [max(n, 1) for n in groups] or [1], max(actions, 1))
         if post.get("kept_conditions"):
@@ -368,27 +369,15 @@ def _group_sizes(post) -> list[int]:
     return [rows.get(g, 1) for g in range(max(rows) + 1)] if rows else [1]
 
 
-def _remove_condition(data: dict, groups: list[int], group: int, row: int) -> dict:
-    prefix = f"cond-{group}-"
+def _remove_row(data: dict, prefix: str, count: int, index: int) -> dict:
+    """`data` without row `index` of the rows named `<prefix><n>-...`, later rows moved up."""
     kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
-    for i in range(groups[group]):
-        if i != row:
-            new = i if i < row else i - 1
-            for key, value in data.items():
-                if key.startswith(f"{prefix}{i}-"):
-                    kept[f"{prefix}{new}-" + key.removeprefix(f"{prefix}{i}-")] = value
-    groups[group] -= 1
-    return kept
-
-
-def _remove_action(data: dict, count: int, index: int) -> dict:
-    kept = {k: v for k, v in data.items() if not k.startswith("act-")}
     for i in range(count):
         if i != index:
             new = i if i < index else i - 1
             for key, value in data.items():
-                if key.startswith(f"act-{i}-"):
-                    kept[f"act-{new}-" + key.removeprefix(f"act-{i}-")] = value
+                if key.startswith(f"{prefix}{i}-"):
+                    kept[f"{prefix}{new}-" + key.removeprefix(f"{prefix}{i}-")] = value
     return kept
 
 

@@ -6,13 +6,14 @@ foreign key), `custom.<api name>` (a custom field) or `actor.role` (who made the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm_core import models as crm
 from crm_core.services import activities, contacts, customers, deals, leads
@@ -143,7 +144,18 @@ def _model_fields(model, hidden, prefix="", label_prefix=""):
 
 def fields_of(entity: Entity) -> dict[str, Field]:
     """Every path a rule on `entity` may use: own fields, one hop into related records of
-    the CRM, and the acting user's role. Custom fields are added by `custom_fields_of`."""
+    the CRM, the entity's custom fields in use, and the acting user's role."""
+    fields = dict(_standard_fields(entity.key, translation.get_language() or ""))
+    actor = fields.pop("actor.role")
+    fields.update({field.path: field for field in _custom_fields(entity)})
+    fields["actor.role"] = actor
+    return fields
+
+
+@functools.lru_cache(maxsize=64)
+def _standard_fields(entity_key: str, language: str) -> dict[str, Field]:
+    """The model-derived paths: fixed per process, per language (their labels)."""
+    entity = ENTITIES[entity_key]
     fields = {f.path: f for f in _model_fields(entity.model, entity.hidden)}
     for field in list(fields.values()):
         related = field.related
@@ -160,7 +172,6 @@ def fields_of(entity: Entity) -> dict[str, Field]:
                 )
     from accounts.roles import Role
 
-    fields.update({field.path: field for field in _custom_fields(entity)})
     fields["actor.role"] = Field(
         path="actor.role",
         label="acting user › role",

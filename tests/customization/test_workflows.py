@@ -474,6 +474,19 @@ def test_builder_page_makes_a_rule_without_json(world, crew):
     }
     grown = client.post("/settings/workflows/new/", {**form, "_change": "add-action"})
     assert grown.status_code == 200 and 'name="act-1-type"' in grown.content.decode()
+    # Removing the first action moves the second one up; removing a condition likewise.
+    two = {**form, "act-1-type": "notify", "act-1-title-en": "Second {name}"}
+    two.update({"cond-0-1-field": "currency", "cond-0-1-op": "eq", "cond-0-1-value": "USD"})
+    shrunk = client.post(
+        "/settings/workflows/new/", {**two, "_change": "remove-action-0"}
+    ).content.decode()
+    assert 'name="act-0-title-en" value="Second {name}"' in shrunk
+    assert 'name="act-1-type"' not in shrunk
+    shrunk = client.post(
+        "/settings/workflows/new/", {**two, "_change": "remove-condition-0-0"}
+    ).content.decode()
+    assert 'name="cond-0-0-value" value="USD"' in shrunk
+    assert 'name="cond-0-1-field"' not in shrunk
     bad = client.post("/settings/workflows/new/", {**form, "cond-0-0-value": "lots"})
     assert bad.status_code == 200
     bad_row = bad.content.decode().split('data-condition="0-0"')[1].split("</div>")[0]
