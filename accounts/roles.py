@@ -36,8 +36,13 @@ class Perm:
     # Custom fields, picklists, layouts and field security (customization/).
     MANAGE_CUSTOM_FIELDS = "customization.manage_fields"
 
-    # Automation: workflow rules (create, edit, enable, dry run, read every run log).
+    # Automation: workflow rules (create, edit, enable, dry run, read every run log) and
+    # approval processes.
     MANAGE_WORKFLOWS = "customization.manage_workflows"
+    # Decide any pending approval step, whoever it names (an override, recorded as such).
+    # Everyone else decides the steps that name them (approvals never need a permission
+    # of their own: the process says who decides).
+    DECIDE_ANY_APPROVAL = "approvals.decide_any"
 
     # Webhooks: endpoints, their secrets and the delivery log (replay, test events).
     MANAGE_WEBHOOKS = "webhooks.manage_endpoints"
@@ -48,10 +53,9 @@ class Perm:
     # Lead to cash. Quotes, contracts, orders and invoices are records too (VIEW/CHANGE
     # above, seen by owner and team like the others); these are the extra rights.
     MANAGE_PRODUCTS = "sales.manage_products"  # product catalogue and price lists
-    DECIDE_APPROVALS = "sales.decide_approvals"  # approve discounts and contract reviews
     RECORD_PAYMENTS = "sales.record_payments"
     VIEW_SALES_REPORTS = "sales.view_reports"  # quoted ... overdue per rep and customer
-    MANAGE_SALES_SETTINGS = "sales.manage_settings"  # approval threshold, terms, taxes
+    MANAGE_SALES_SETTINGS = "sales.manage_settings"  # terms, taxes, reminders
 
 
 class Visibility(models.TextChoices):
@@ -82,7 +86,6 @@ _LEADERS = {
     Perm.EXPORT_RECORDS,
     Perm.MERGE_RECORDS,
     Perm.MANAGE_PRODUCTS,
-    Perm.DECIDE_APPROVALS,
     Perm.VIEW_SALES_REPORTS,
 }
 
@@ -96,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MANAGE_PIPELINES,
             Perm.MANAGE_CUSTOM_FIELDS,
             Perm.MANAGE_WORKFLOWS,
+            Perm.DECIDE_ANY_APPROVAL,
             Perm.MANAGE_WEBHOOKS,
             Perm.MANAGE_BILLING,
             Perm.MANAGE_SALES_SETTINGS,

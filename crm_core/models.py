@@ -688,12 +688,6 @@ class PriceListItem(models.Model):
 class SalesSettings(models.Model):
     """The company's lead-to-cash rules (one row)."""
 
-    discount_approval_percent = models.DecimalField(
-        _("discounts above this percent need a manager's approval"),
-        max_digits=5,
-        decimal_places=2,
-        default=10,
-    )
     default_tax_rate = models.DecimalField(_("default tax rate (%)"), **PERCENT, default=0)
     quote_validity_days = models.PositiveIntegerField(_("quote valid for days"), default=30)
     payment_terms_days = models.PositiveIntegerField(_("payment terms (days)"), default=30)
@@ -721,8 +715,9 @@ class NumberSequence(models.Model):
 
 class ApprovalRequest(TimeStampedModel):
     """A request for a decision on one record (keyed by type and id), e.g. a quote's
-    discount or a contract's review. The record is locked while a request is pending.
-    Every request is kept: together they are the record's approval history."""
+    discount, a contract's review or a large deal. It goes through its steps in order
+    (each decided by any one or all of its approvers); the record is locked while a
+    request is pending. Every request and decision is kept: the record's approval history."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -733,6 +728,13 @@ class ApprovalRequest(TimeStampedModel):
     record_type = models.CharField(max_length=30)
     record_id = models.BigIntegerField()
     rule = models.CharField(max_length=50)  # why it is needed: "quote_discount", ...
+    process = models.ForeignKey(
+        "customization.ApprovalProcess",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requests",
+    )
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
@@ -741,19 +743,32 @@ class ApprovalRequest(TimeStampedModel):
     team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    approver_role = models.CharField(max_length=20)  # the least role that may decide
-    approver = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # The steps as they were when the request started (see ApprovalProcess.steps).
+    steps = models.JSONField(default=list)
+    step_index = models.PositiveSmallIntegerField(default=0)
+    # Who decides the current step, resolved when the step starts.
+    approver_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    step_started_at = models.DateTimeField(null=True, blank=True)
+    remind_after_hours = models.PositiveIntegerField(default=24)
+    reminded_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    # What the process's outcome actions did: {"at": ..., "steps": [{type, status, ...}]}.
+    outcome = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["record_type", "record_id"], name="approval_record_idx")]
+        indexes = [
+            models.Index(fields=["record_type", "record_id"], name="approval_record_idx"),
+            GinIndex(
+                fields=["approver_ids"],
+                name="approval_approvers_idx",
+                condition=models.Q(status="pending"),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["record_type", "record_id"],
@@ -764,6 +779,27 @@ class ApprovalRequest(TimeStampedModel):
 
     def __str__(self):
         return f"{self.record_type}:{self.record_id} {self.status}"
+
+    @property
+    def step(self) -> dict:
+        return self.steps[self.step_index] if self.step_index < len(self.steps) else {}
+
+
+class ApprovalDecision(models.Model):
+    """One approver's decision on one step of a request."""
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
+    step_index = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved = models.BooleanField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "id"]
+
+    def __str__(self):
+        return f"{self.request_id} step {self.step_index}: {self.approved}"
 
 
 class SalesDocument(TimeStampedModel):

@@ -167,11 +167,21 @@ def _custom_fields(record: Model) -> dict:
 # --- applying and validating input ------------------------------------------------------
 
 
+# Records an approval process locks while a request is pending (quotes and contracts
+# check their own status).
+APPROVAL_LOCKED = frozenset({"customer", "contact", "lead", "deal"})
+
+
 def record_apply(record: Model, data: dict, *, editable: Iterable[str], actor=None) -> None:
-    """Set `data` on `record`. Keys outside `editable` are refused (no mass assignment);
+    """Set `data` on `record`. Refused while the record waits for an approval. Keys
+    outside `editable` are refused (no mass assignment);
     with an `actor`, changing an existing record's owner or team needs REASSIGN_RECORDS.
     Customizable records take `custom_fields` too (validated by customization/, which
     also enforces the actor's field security)."""
+    if record.pk and record._meta.model_name in APPROVAL_LOCKED:
+        from .services.approvals import approval_ensure_unlocked
+
+        approval_ensure_unlocked(record_type=record._meta.model_name, record_id=record.pk)
     if isinstance(record, CustomizableModel):
         data = record_custom_apply(record, data, actor=actor)
     unknown = set(data) - set(editable)

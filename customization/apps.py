@@ -8,6 +8,10 @@ class CustomizationConfig(AppConfig):
     verbose_name = "Customization"
 
     def ready(self):
+        from crm_platform.outbox import handlers as outbox_handlers
+
+        from .approvals.services import approval_outcome_run
         from .workflows import handlers as workflow_handlers
 
         workflow_handlers.register()
+        outbox_handlers.register("approval.decided", approval_outcome_run)

@@ -143,6 +143,7 @@ class DefinitionChange(models.Model):
 
 
 # Workflow rules' models live with the engine; importing them registers them here.
+from .approvals.models import ApprovalProcess  # noqa: E402, F401
 from .workflows.models import (  # noqa: E402, F401
     WorkflowRoundRobin,
     WorkflowRule,

@@ -267,14 +267,14 @@ def definition_archive(*, actor: User, definition: FieldDefinition) -> FieldDefi
         definition.archived_at = timezone.now()
         definition.save(update_fields=["archived_at", "updated_at"])
         _audit(definition, "archived", actor)
+        from .approvals.services import processes_disable_for_field
         from .workflows.services import rules_disable_for_field
 
-        rules_disable_for_field(
-            entity=definition.entity,
-            path=f"custom.{definition.api_name}",
-            reason=_("Disabled: it uses the custom field “%(label)s”, which was archived.")
-            % {"label": definition.label},
-        )
+        reason = _("Disabled: it uses the custom field “%(label)s”, which was archived.") % {
+            "label": definition.label
+        }
+        for disable in (rules_disable_for_field, processes_disable_for_field):
+            disable(entity=definition.entity, path=f"custom.{definition.api_name}", reason=reason)
     return definition
 
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import api, views
+from .approvals import routes as approval_routes
 from .workflows import routes as workflow_routes
 
 app_name = "customization"
@@ -14,6 +15,7 @@ urlpatterns = [  # pages, in the Settings area
     path("settings/fields/layout/", views.layout_edit, name="layout"),
     path("settings/fields/changes/", views.change_log, name="changes"),
     *workflow_routes.pages,
+    *approval_routes.pages,
 ]
 api_urlpatterns = [
     path("custom-fields/", api.DefinitionListApi.as_view(), name="api-custom-fields"),
@@ -41,4 +43,5 @@ api_urlpatterns = [
     path("field-security/", api.FieldSecurityApi.as_view(), name="api-field-security"),
     path("layouts/<str:entity>/", api.LayoutApi.as_view(), name="api-layout"),
     *workflow_routes.api,
+    *approval_routes.api,
 ]

@@ -155,7 +155,9 @@ def _make_crm_records(rows: int, *, owner, team) -> None:
 
 
 def _make_workflow_records(deal) -> None:
-    """A disabled rule with a version and a logged run (ids for the isolation probes)."""
+    """A disabled rule with a version and a logged run, and a disabled approval process
+    (ids for the isolation probes)."""
+    from customization.approvals.models import ApprovalProcess
     from customization.workflows.models import WorkflowRule, WorkflowRuleVersion, WorkflowRun
 
     rule = WorkflowRule.objects.create(entity="deal", name="World rule", is_enabled=False)
@@ -167,6 +169,10 @@ def _make_workflow_records(deal) -> None:
     WorkflowRun.objects.create(
         rule=rule, version=version, record_type="deal", record_id=deal.pk, firing_key="world"
     )
+    ApprovalProcess.objects.create(
+        entity="deal", name="World process", is_enabled=False,
+        steps=[{"approvers": "owner_manager", "mode": "any"}],
+    )  # fmt: skip
 
 
 def _make_webhook_rows(index: int) -> None:
@@ -188,8 +194,7 @@ def _make_sales_records(index: int, *, owner, team, customer, deal) -> None:
     common = {"customer": customer, "currency": "CNY", "owner": owner, "team": team}
     quote = crm.Quote.objects.create(number=f"Q-W{index}", deal=deal, **common)
     crm.ApprovalRequest.objects.create(
-        record_type="quote", record_id=quote.pk, rule="quote_discount", approver_role="manager",
-        status="cancelled",
+        record_type="quote", record_id=quote.pk, rule="quote_discount", status="cancelled",
     )  # fmt: skip
     contract = crm.Contract.objects.create(
         number=f"C-W{index}", title="Contract", start_date=timezone.localdate(), **common

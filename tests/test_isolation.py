@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import ApiToken, Invitation, Team, User
 from crm_core import models as crm
-from customization.models import FieldDefinition
+from customization.models import ApprovalProcess, FieldDefinition
 from customization.workflows.models import WorkflowRule, WorkflowRun
 from tests.conftest import client_for, signed_in
 from webhooks import models as webhook_models
@@ -174,6 +174,7 @@ ID_MODELS = {
     "price-lists": crm.PriceList,
     "quotes": crm.Quote,
     "approvals": crm.ApprovalRequest,
+    "approval-processes": ApprovalProcess,  # API and settings pages
     "contracts": crm.Contract,
     "orders": crm.Order,
     "invoices": crm.Invoice,

@@ -93,7 +93,9 @@ INVOICE_PAID = "invoice.paid"
 INVOICE_CANCELLED = "invoice.cancelled"
 PAYMENT_RECEIVED = "payment.received"
 APPROVAL_REQUESTED = "approval.requested"
+APPROVAL_ADVANCED = "approval.advanced"  # one step approved, the next one starts
 APPROVAL_DECIDED = "approval.decided"
+APPROVAL_WITHDRAWN = "approval.withdrawn"
 
 # Recorded but never sent out: they carry a person's private state (a reset request, an
 # in-app reminder) and exist only to drive e-mails.

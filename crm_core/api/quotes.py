@@ -1,7 +1,6 @@
-"""REST API of quotes (lines, totals, versions, the PDF) and of approval requests."""
+"""REST API of quotes (lines, totals, versions, the PDF)."""
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -14,9 +13,8 @@ from accounts.roles import Perm
 from crm_platform.kernel.serializers import StrictInput
 
 from ..api.common import record_permission
-from ..models import ApprovalRequest, Contact, Customer, Deal, PriceList, Product, Quote
+from ..models import Contact, Customer, Deal, PriceList, Product, Quote
 from ..selectors.sales import sales_get, sales_queryset
-from ..services import approvals as approval_services
 from ..services import quotes as services
 from ..services.quote_pdf import quote_pdf, quote_pdf_filename
 from .sales_common import SalesFilters, action_api, filters_of, paged_response, service_call
@@ -184,74 +182,3 @@ QuoteReviseApi = action_api(
     output=QuoteOutput,
     doc="A new draft version of the quote (same number, version + 1).",
 )
-
-
-# --- approvals ---------------------------------------------------------------------------
-
-
-class ApprovalOutput(serializers.ModelSerializer):
-    can_decide = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ApprovalRequest
-        fields = ["id", "record_type", "record_id", "rule", "reason", "status",
-                  "requested_by_id", "approver_role", "approver_id", "decided_by_id",
-                  "decided_at", "comment", "can_decide", "created_at"]  # fmt: skip
-
-    def get_can_decide(self, request) -> bool:
-        return approval_services.approval_can_decide(self.context["user"], request)
-
-
-class ApprovalListApi(APIView):
-    """Approval requests the user may see (?status=pending for the open ones)."""
-
-    permission_classes = [api_permission(Perm.VIEW_RECORDS)]
-
-    @extend_schema(responses=ApprovalOutput(many=True))
-    def get(self, request):
-        queryset = approval_services.approvals_visible(request.user).order_by("-id")
-        if wanted := request.query_params.get("status"):
-            queryset = queryset.filter(status=wanted)
-        return paged_response(
-            self,
-            request,
-            queryset,
-            lambda rows, many: ApprovalOutput(rows, many=many, context={"user": request.user}),
-        )
-
-
-def _approval_get(*, user, pk):
-    return get_object_or_404(approval_services.approvals_visible(user), pk=pk)
-
-
-class ApprovalDetailApi(APIView):
-    permission_classes = [api_permission(Perm.VIEW_RECORDS)]
-
-    @extend_schema(responses=ApprovalOutput)
-    def get(self, request, pk):
-        approval = _approval_get(user=request.user, pk=pk)
-        return Response(ApprovalOutput(approval, context={"user": request.user}).data)
-
-
-class DecisionInput(StrictInput):
-    approve = serializers.BooleanField()
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-
-
-class ApprovalDecideApi(APIView):
-    """Approve or reject (a rejection needs a comment). Not one's own request."""
-
-    permission_classes = [api_permission(Perm.DECIDE_APPROVALS)]
-
-    @extend_schema(request=DecisionInput, responses=ApprovalOutput)
-    def post(self, request, pk):
-        approval = _approval_get(user=request.user, pk=pk)
-        data = DecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        approval = service_call(
-            approval_services.approval_decide,
-            request=approval,
-            actor=request.user,
-            **data.validated_data,
-        )
-        return Response(ApprovalOutput(approval, context={"user": request.user}).data)

@@ -19,4 +19,5 @@ AREAS = (
     "contracts",
     "orders",
     "invoices",
+    "approvals",
 )

@@ -1,4 +1,4 @@
-"""Routes of quotes and approval requests."""
+"""Routes of quotes."""
 
 from django.urls import path
 
@@ -13,8 +13,6 @@ pages = [
     path("quotes/<int:pk>/edit/", pages_views.quote_edit, name="quote_edit"),
     path("quotes/<int:pk>/pdf/", pages_views.quote_pdf_page, name="quote_pdf"),
     path("quotes/<int:pk>/<slug:action>/", pages_views.quote_action, name="quote_action"),
-    path("approvals/", pages_views.approval_list, name="approvals"),
-    path("approvals/<int:pk>/decide/", pages_views.approval_decide, name="approval_decide"),
 ]
 
 api = [
@@ -26,11 +24,4 @@ api = [
     path("quotes/<int:pk>/accept/", api_views.QuoteAcceptApi.as_view(), name="api-quote-accept"),
     path("quotes/<int:pk>/reject/", api_views.QuoteRejectApi.as_view(), name="api-quote-reject"),
     path("quotes/<int:pk>/revise/", api_views.QuoteReviseApi.as_view(), name="api-quote-revise"),
-    path("approvals/", api_views.ApprovalListApi.as_view(), name="api-approvals"),
-    path("approvals/<int:pk>/", api_views.ApprovalDetailApi.as_view(), name="api-approval"),
-    path(
-        "approvals/<int:pk>/decide/",
-        api_views.ApprovalDecideApi.as_view(),
-        name="api-approval-decide",
-    ),
 ]

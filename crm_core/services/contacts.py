@@ -30,6 +30,7 @@ from ..records import (
     validate_model,
     visible,
 )
+from .approvals import approval_ensure_unlocked
 from .bulk import records_bulk_save
 
 EDITABLE_FIELDS = (
@@ -171,6 +172,7 @@ def contact_update(*, contact: Contact, actor: User, data: dict) -> Contact:
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor: User) -> None:
     ensure_can_change(actor, contact)
+    approval_ensure_unlocked(record_type="contact", record_id=contact.pk)
     if not has_perm(actor, Perm.DELETE_RECORDS):
         raise PermissionDenied
     record_event(

@@ -24,6 +24,7 @@ from ..records import (
     validate_model,
     visible,
 )
+from .approvals import approval_ensure_unlocked
 from .assignment import assignee_for
 from .bulk import records_bulk_save
 
@@ -137,6 +138,7 @@ def customer_update(*, customer: Customer, actor: User, data: dict) -> Customer:
 @transaction.atomic
 def customer_delete(*, customer: Customer, actor: User) -> None:
     ensure_can_change(actor, customer)
+    approval_ensure_unlocked(record_type="customer", record_id=customer.pk)
     if not has_perm(actor, Perm.DELETE_RECORDS):
         raise PermissionDenied
     if customer.deals.exists():

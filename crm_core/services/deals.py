@@ -26,6 +26,7 @@ from ..records import (
     snapshot,
     visible,
 )
+from .approvals import approval_ensure_unlocked
 from .bulk import records_bulk_save
 from .pipelines import pipeline_ensure_default
 
@@ -231,6 +232,7 @@ def deal_move_stage(
     deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
     if stage.pk == deal.stage_id:
         return deal
+    approval_ensure_unlocked(record_type="deal", record_id=deal.pk)
     if stage.pipeline_id != deal.pipeline_id:
         raise ValidationError({"stage": [_("Choose a stage of the deal's pipeline.")]})
     lost_reason = (lost_reason or "").strip()
@@ -252,6 +254,7 @@ def deal_move_stage(
 @transaction.atomic
 def deal_delete(*, deal: Deal, actor: User) -> None:
     ensure_can_change(actor, deal)
+    approval_ensure_unlocked(record_type="deal", record_id=deal.pk)
     if not has_perm(actor, Perm.DELETE_RECORDS):
         raise PermissionDenied
     # Activities also linked to the customer stay on the customer's timeline.

@@ -30,6 +30,7 @@ from ..records import (
     validate_model,
     visible,
 )
+from .approvals import approval_ensure_unlocked
 from .assignment import assignee_for
 from .bulk import records_bulk_save
 from .contacts import contact_create
@@ -148,6 +149,7 @@ def lead_update(*, lead: Lead, actor: User, data: dict) -> Lead:
 @transaction.atomic
 def lead_delete(*, lead: Lead, actor: User) -> None:
     ensure_can_change(actor, lead)
+    approval_ensure_unlocked(record_type="lead", record_id=lead.pk)
     if not has_perm(actor, Perm.DELETE_RECORDS):
         raise PermissionDenied
     record_event(record_type="lead", action="deleted", record=lead, payload={"name": lead.name})

@@ -21,7 +21,6 @@ from ..records import record_apply, record_event, validate_model
 PRODUCT_FIELDS = ("code", "name", "unit", "category", "description", "is_active")
 PRICE_LIST_FIELDS = ("name", "currency", "valid_from", "valid_until", "customer", "is_active")
 SETTINGS_FIELDS = (
-    "discount_approval_percent",
     "default_tax_rate",
     "quote_validity_days",
     "payment_terms_days",
@@ -121,10 +120,7 @@ def sales_settings_update(*, actor: User, data: dict) -> SalesSettings:
     _ensure(actor, Perm.MANAGE_SALES_SETTINGS)
     settings = SalesSettings.objects.select_for_update().get(pk=sales_settings_get().pk)
     record_apply(settings, data, editable=SETTINGS_FIELDS)
-    errors = {}
-    if not (0 <= settings.discount_approval_percent <= 100):
-        errors["discount_approval_percent"] = [_("Enter a percent between 0 and 100.")]
-    validate_model(settings, errors)
+    validate_model(settings, {})
     settings.save()
     return settings
 

@@ -230,34 +230,41 @@ def quote_update(*, quote: Quote, actor: User, data: dict, today: date | None = 
     return quote
 
 
+def quote_approval_process(quote: Quote):
+    """The approval process the quote must go through (the company's "quote discount"
+    process, or any other whose entry criteria it meets), or None."""
+    from customization.approvals.services import approval_process_for  # it reads quotes
+
+    return approval_process_for(entity="quote", record=quote)
+
+
 def quote_needs_approval(quote: Quote) -> bool:
-    limit = sales_settings_get().discount_approval_percent
-    return quote.effective_discount_percent > limit
+    return quote_approval_process(quote) is not None
 
 
 @transaction.atomic
 def quote_submit(*, quote: Quote, actor: User) -> Quote:
-    """Finish a draft: approved at once, or pending a manager's approval when its
-    discount is above the company's limit."""
+    """Finish a draft: approved at once, or pending approval when an approval process
+    applies to it (by default: its discount is above the company's limit)."""
     ensure_can_change(actor, quote)
     quote = _locked(quote)
     if quote.status != Quote.Status.DRAFT:
         raise ValidationError({"status": [_("Only a draft can be submitted.")]})
-    if quote_needs_approval(quote):
+    process = quote_approval_process(quote)
+    if process is not None:
         quote.status = Quote.Status.PENDING_APPROVAL
         quote.save(update_fields=["status", "updated_at"])
-        limit = sales_settings_get().discount_approval_percent
         approval_request(
             record_type="quote",
             record_id=quote.pk,
-            rule="quote_discount",
+            rule=process.template or "process",
+            process=process,
+            steps=process.steps,
+            remind_after_hours=process.remind_after_hours,
             requested_by=actor,
             team_id=quote.team_id,
-            reason=_("Discount %(discount)s%% is above the limit of %(limit)s%%.")
-            % {
-                "discount": quote.effective_discount_percent.normalize(),
-                "limit": limit.normalize(),
-            },
+            reason=_("%(process)s: discount %(discount)s%%")
+            % {"process": process.name, "discount": quote.effective_discount_percent.normalize()},
         )
         _event(quote, "approval_requested")
     else:

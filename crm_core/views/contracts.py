@@ -16,7 +16,6 @@ from ..models import Contract, Customer, Deal, Invoice
 from ..records import can_see, visible
 from ..selectors.collections import balances
 from ..selectors.sales import sales_get, sales_queryset
-from ..services import approvals as approval_services
 from ..services import contracts as services
 from ..services import orders as order_services
 from .sales_common import action_page, form_page, list_filters, list_page
@@ -81,17 +80,11 @@ def contract_edit(request, pk=None):
 @page_permission(Perm.VIEW_RECORDS)
 def contract_detail(request, pk):
     contract = sales_get(Contract, user=request.user, pk=pk)
-    pending = approval_services.approval_pending(record_type="contract", record_id=contract.pk)
     return render(
         request,
         "crm_core/sales/contract.html",
         {
             "contract": contract,
-            "approvals": approval_services.approval_history(
-                record_type="contract", record_id=contract.pk
-            ),
-            "pending": pending,
-            "can_decide": pending and approval_services.approval_can_decide(request.user, pending),
             "can_edit": has_perm(request.user, Perm.CHANGE_RECORDS)
             and can_see(request.user, contract, include_pool=False),
             "orders": contract.orders.all(),

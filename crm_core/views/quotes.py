@@ -1,6 +1,6 @@
 """Quote pages: list, create from a deal (lines with products from the price list),
 edit a draft, the quote page with its actions (submit, send, customer's answer, revise,
-contract, order), the PDF; and the approvals page where managers decide."""
+contract, order), the PDF."""
 
 import re
 
@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -18,11 +17,10 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 
-from ..models import ApprovalRequest, Contact, Customer, Deal, Product, Quote
+from ..models import Contact, Customer, Deal, Product, Quote
 from ..records import can_see, visible
 from ..selectors.products import price_lists_visible
 from ..selectors.sales import quote_versions, sales_get, sales_queryset
-from ..services import approvals as approval_services
 from ..services import contracts as contract_services
 from ..services import orders as order_services
 from ..services import quotes as services
@@ -218,7 +216,6 @@ def quote_detail(request, pk):
     can_edit = has_perm(request.user, Perm.CHANGE_RECORDS) and can_see(
         request.user, quote, include_pool=False
     )
-    pending = approval_services.approval_pending(record_type="quote", record_id=quote.pk)
     return render(
         request,
         "crm_core/sales/quote.html",
@@ -226,11 +223,6 @@ def quote_detail(request, pk):
             "quote": quote,
             "lines": quote.lines.select_related("product"),
             "versions": quote_versions(quote),
-            "approvals": approval_services.approval_history(
-                record_type="quote", record_id=quote.pk
-            ),
-            "pending": pending,
-            "can_decide": pending and approval_services.approval_can_decide(request.user, pending),
             "can_edit": can_edit,
             "needs_approval": services.quote_needs_approval(quote),
             "contracts": quote.contracts.all(),
@@ -303,56 +295,4 @@ def quote_action(request, pk, action):
         done=str(done),
         back=reverse("crm:quote", args=[pk]),
         to=(lambda result: reverse(target, args=[result.pk])) if target else None,
-    )
-
-
-# --- approvals ---------------------------------------------------------------------------
-
-RECORD_PAGES = {"quote": "crm:quote", "contract": "crm:contract"}
-
-
-@login_required
-@page_permission(Perm.VIEW_RECORDS)
-def approval_list(request):
-    status = request.GET.get("status", ApprovalRequest.Status.PENDING)
-    requests = approval_services.approvals_visible(request.user).select_related(
-        "requested_by", "decided_by"
-    )
-    if status in ApprovalRequest.Status.values:
-        requests = requests.filter(status=status)
-    rows = [
-        {
-            "request": approval,
-            "link": reverse(RECORD_PAGES[approval.record_type], args=[approval.record_id])
-            if approval.record_type in RECORD_PAGES
-            else "",
-            "can_decide": approval_services.approval_can_decide(request.user, approval),
-        }
-        for approval in requests.order_by("-id")[:200]
-    ]
-    return render(
-        request,
-        "crm_core/sales/approvals.html",
-        {"rows": rows, "status": status, "statuses": ApprovalRequest.Status.choices},
-    )
-
-
-@login_required
-@page_permission(Perm.DECIDE_APPROVALS)
-def approval_decide(request, pk):
-    approval = get_object_or_404(approval_services.approvals_visible(request.user), pk=pk)
-    approve = request.POST.get("decision") == "approve"
-    back = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-        back = reverse("crm:approvals")
-    return action_page(
-        request,
-        run=lambda: approval_services.approval_decide(
-            request=approval,
-            actor=request.user,
-            approve=approve,
-            comment=request.POST.get("comment", ""),
-        ),
-        done=_("Approved.") if approve else _("Rejected."),
-        back=back,
     )

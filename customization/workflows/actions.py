@@ -376,6 +376,57 @@ def run_call_webhook(config, ctx: Context) -> dict:
     return {"delivery_id": delivery.pk}
 
 
+def clean_request_approval(entity, config, where, errors):
+    from customization.approvals.models import ApprovalProcess
+
+    _check_keys(config, {"process"}, where, errors)
+    process = config.get("process")
+    if entity.key not in ("customer", "contact", "lead", "deal"):
+        errors[where] = "customers, contacts, leads and deals go through approval processes"
+    elif process is not None and not (
+        isinstance(process, int)
+        and ApprovalProcess.objects.filter(pk=process, entity=entity.key).exists()
+    ):
+        errors[f"{where}.process"] = "choose an approval process of this record type"
+    return config
+
+
+def run_request_approval(config, ctx: Context) -> dict:
+    """Send the record into an approval process (the chosen one, else the first that
+    applies), asked for by its owner. A record already waiting, or that meets no
+    process's entry criteria, is left as it is."""
+    from crm_core.services.approvals import approval_pending
+    from customization.approvals.models import ApprovalProcess
+    from customization.approvals.services import (
+        approval_process_for,
+        approval_submit,
+        process_matches,
+    )
+
+    if approval_pending(record_type=ctx.entity.key, record_id=ctx.record.pk):
+        return {"skipped": "already waiting for an approval"}
+    if config.get("process"):
+        process = ApprovalProcess.objects.filter(pk=config["process"], is_enabled=True).first()
+        if process is None:
+            raise ActionFailed("the approval process was deleted or disabled")
+        if not process_matches(process, ctx.record):
+            return {"skipped": "the record does not meet the process's entry criteria"}
+    else:
+        process = approval_process_for(entity=ctx.entity.key, record=ctx.record)
+        if process is None:
+            return {"skipped": "no approval process applies"}
+    owner = getattr(ctx.record, "owner", None)
+    request = approval_submit(
+        record_type=ctx.entity.key,
+        record=ctx.record,
+        actor=ctx.author,
+        process=process,
+        requested_by=owner if owner is not None and owner.is_active else ctx.author,
+        now=ctx.now,
+    )
+    return {"approval_id": request.pk, "process_id": process.pk}
+
+
 def clean_wait(entity, config, where, errors):
     _check_keys(config, {"hours", "days"}, where, errors)
     hours = config.get("hours", 0) + 24 * config.get("days", 0)
@@ -397,6 +448,7 @@ ACTIONS = {
     "return_to_pool": (clean_return_to_pool, run_return_to_pool),
     "create_record": (clean_create_record, run_create_record),
     "call_webhook": (clean_call_webhook, run_call_webhook),
+    "request_approval": (clean_request_approval, run_request_approval),
     "wait": (clean_wait, None),
 }
 

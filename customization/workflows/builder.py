@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "return_to_pool": _("return to the public pool"),
     "create_record": _("create a related record"),
     "call_webhook": _("call a webhook"),
+    "request_approval": _("request approval"),
     "wait": _("wait"),
 }
 RECIPIENT_LABELS = {
@@ -88,16 +89,7 @@ class Builder:
             data[f"trigger_{key}"] = _as_input(value)
         groups, kept = _groups_of(version.conditions or {"all": []}, data)
         for i, action in enumerate(version.actions):
-            for key, value in action.items():
-                if key == "values":
-                    (name, val), *_rest = value.items()
-                    data[f"act-{i}-field"], data[f"act-{i}-value"] = name, _as_input(val)
-                elif key in TEXT_KEYS:
-                    texts = value if isinstance(value, dict) else {"en": value}
-                    for language, text in texts.items():
-                        data[f"act-{i}-{key}-{language}"] = text
-                else:
-                    data[f"act-{i}-{key}"] = _as_input(value)
+            action_inputs(data, i, action)
         builder = cls(rule.entity, data, groups, max(len(version.actions), 1))
         builder.kept_conditions = kept
         return builder
@@ -172,7 +164,7 @@ class Builder:
             for key in ("to", "assignee", "priority", "reason"):
                 if get(f"act-{i}-{key}"):
                     action[key] = get(f"act-{i}-{key}")
-            for key in ("due_in_days", "hours", "days", "user", "team", "endpoint"):
+            for key in ("due_in_days", "hours", "days", "user", "team", "endpoint", "process"):
                 if get(f"act-{i}-{key}"):
                     action[key] = _int(get(f"act-{i}-{key}"))
             if kind == "assign_owner" and not (action.get("user") or action.get("team")):
@@ -293,6 +285,7 @@ class Builder:
             "users": users,
             "teams": Team.objects.order_by("name"),
             "endpoints": _webhook_endpoints(),
+            "approval_processes": _approval_processes(self.entity),
             "languages": LANGUAGES,
             "trigger_errors": {k: v for k, v in self.errors.items() if k.startswith("trigger")},
             "other_errors": {
@@ -321,10 +314,30 @@ class Builder:
         return found
 
 
+def action_inputs(data: dict, i: int, action: dict) -> None:
+    """Fill `data` with action row `i`'s inputs."""
+    for key, value in action.items():
+        if key == "values":
+            (name, val), *_rest = value.items()
+            data[f"act-{i}-field"], data[f"act-{i}-value"] = name, _as_input(val)
+        elif key in TEXT_KEYS:
+            texts = value if isinstance(value, dict) else {"en": value}
+            for language, text in texts.items():
+                data[f"act-{i}-{key}-{language}"] = text
+        else:
+            data[f"act-{i}-{key}"] = _as_input(value)
+
+
 def _webhook_endpoints():
     from webhooks.models import Endpoint
 
     return Endpoint.objects.filter(enabled=True).order_by("id")
+
+
+def _approval_processes(entity: str):
+    from customization.approvals.models import ApprovalProcess
+
+    return ApprovalProcess.objects.filter(entity=entity)
 
 
 def _entity_choices():

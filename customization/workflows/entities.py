@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone, translation
 
 from crm_core import models as crm
-from crm_core.services import activities, contacts, customers, deals, leads
+from crm_core.services import activities, contacts, customers, deals, leads, quotes
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ ENTITIES: dict[str, Entity] = {
             activities.activity_create,
             activities.activity_payload,
         ),
+        # Approval processes' entry criteria read quotes (their discount, total...).
+        Entity("quote", crm.Quote, quotes.quote_update, quotes.quote_create, quotes.quote_payload),
     )
 }
 

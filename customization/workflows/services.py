@@ -28,9 +28,9 @@ def _ensure_admin(actor: User) -> None:
 
 def _definition_clean(entity_key: str, data: dict) -> dict:
     """The rule's trigger, conditions and actions, or ValidationError naming each fault."""
-    entity = ENTITIES.get(entity_key)
+    entity = ENTITIES.get(entity_key) if entity_key in WorkflowRule.Entity.values else None
     if entity is None:
-        raise ValidationError({"entity": [f"use one of {', '.join(ENTITIES)}"]})
+        raise ValidationError({"entity": [f"use one of {', '.join(WorkflowRule.Entity.values)}"]})
     errors: dict[str, list[str]] = {}
     cleaned = {}
     for key, clean in (

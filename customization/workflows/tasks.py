@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db import InterfaceError, OperationalError
 
+from crm_core.services.approvals import approvals_remind
 from crm_platform.celery import tenant_task
 
 from .engine import runs_process_record
@@ -29,5 +30,7 @@ def workflow_process_records_task(records: list) -> int:
 
 @tenant_task(name="workflows.sweep", time_limit=600)
 def workflow_sweep_task(now: str | None = None) -> dict:
-    """Beat (every company). `now` (ISO 8601) lets tests drive the clock."""
-    return workflows_sweep(now=datetime.fromisoformat(now) if now else None)
+    """Beat (every company): time-based rules, then reminders to approvers who have kept
+    a request waiting. `now` (ISO 8601) lets tests drive the clock."""
+    moment = datetime.fromisoformat(now) if now else None
+    return {**workflows_sweep(now=moment), "approval_reminders": approvals_remind(now=moment)}

@@ -54,9 +54,7 @@ def sales(world):
     crew = make_crew(world)
     with tenant_context(world.a.tenant):
         admin = crew["admin"]
-        sales_settings_update(
-            actor=admin, data={"discount_approval_percent": D("10"), "default_tax_rate": D("13")}
-        )
+        sales_settings_update(actor=admin, data={"default_tax_rate": D("13")})
         product = product_save(
             actor=admin, data={"code": "SKU-1", "name": "软件许可 License", "unit": "seat"}
         )
@@ -588,7 +586,7 @@ def test_catalogue_settings_collections_and_summary_api(world, sales):
     )
     assert rep.get("/api/v1/sales-settings/").status_code == 403
     response = admin.patch(
-        "/api/v1/sales-settings/", {"discount_approval_percent": "150"},
+        "/api/v1/sales-settings/", {"quote_validity_days": -1},
         content_type="application/json",
     )  # fmt: skip
     assert response.status_code == 400
@@ -816,13 +814,13 @@ def test_catalogue_and_settings_pages(world, sales):
     assert "1,200 JPY" in admin.get(f"/price-lists/{price_list.pk}/").content.decode()
     response = admin.post(
         "/sales-settings/",
-        {"discount_approval_percent": "15", "default_tax_rate": "10", "quote_validity_days": "14",
+        {"default_tax_rate": "10", "quote_validity_days": "14",
          "payment_terms_days": "45", "remind_days_before_due": "5",
          "remind_days_before_contract_end": "60"},
     )  # fmt: skip
     assert response.status_code == 302
     with tenant_context(world.a.tenant):
-        assert SalesSettings.objects.get().discount_approval_percent == 15
+        assert SalesSettings.objects.get().quote_validity_days == 14
     rep = signed_in(world.a, sales["east_rep"].email)
     assert rep.get("/products/new/").status_code == 403
     assert rep.get("/sales-settings/").status_code == 403
