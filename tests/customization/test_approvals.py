@@ -115,9 +115,7 @@ def test_all_approvers_must_approve_and_one_rejection_ends_it(world, crew):
                 "entity": "deal",
                 "name": "Two signatures",
                 "steps": [{"approvers": "users", "users": approvers, "mode": "all"}],
-                "on_rejected": [
-                    {"type": "update_fields", "values": {"name": "{name} (rejected)"}}
-                ],
+                "on_rejected": [{"type": "update_fields", "values": {"name": "{name} (rejected)"}}],
             },
         )
         first = approval_submit(record_type="deal", record=_deal(crew, "A"), actor=crew["east_rep"])
