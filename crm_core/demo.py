@@ -398,6 +398,9 @@ def demo_crm_seed(*, seed: int = DEFAULT_SEED, now: datetime | None = None) -> d
     pool_rules.max_held, pool_rules.auto_return_enabled = 200, True
     pool_rules.save()
     rules = _assignment_rules(regions, owners_by_region)
+    from customization.approvals.services import process_install_template  # it reads deals
+
+    process_install_template(actor=admin, template="large_deal")  # beside "quote discount"
     return {
         "regions": len(regions),
         "customers": len(customers),
@@ -408,6 +411,7 @@ def demo_crm_seed(*, seed: int = DEFAULT_SEED, now: datetime | None = None) -> d
         "stage_changes": changes,
         "activities": len(activities),
         "assignment_rules": rules,
+        "approval_processes": 1,
     }
 
 
