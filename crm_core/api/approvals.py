@@ -16,7 +16,7 @@ from ..services import approvals as services
 from .sales_common import paged_response, service_call
 
 
-class DecisionOutput(serializers.ModelSerializer):
+class ApprovalDecisionOutput(serializers.ModelSerializer):
     class Meta:
         model = ApprovalDecision
         fields = ["step_index", "user_id", "approved", "comment", "created_at"]
@@ -24,7 +24,7 @@ class DecisionOutput(serializers.ModelSerializer):
 
 class ApprovalOutput(serializers.ModelSerializer):
     can_decide = serializers.SerializerMethodField()
-    decisions = DecisionOutput(many=True, read_only=True)
+    decisions = ApprovalDecisionOutput(many=True, read_only=True)
 
     class Meta:
         model = ApprovalRequest
@@ -75,7 +75,7 @@ class ApprovalDetailApi(APIView):
         return _output(request, _approval_get(user=request.user, pk=pk))
 
 
-class SubmitInput(StrictInput):
+class ApprovalSubmitInput(StrictInput):
     record_type = serializers.ChoiceField(choices=["customer", "contact", "lead", "deal"])
     record_id = serializers.IntegerField(min_value=1)
     process_id = serializers.IntegerField(min_value=1, required=False)
@@ -88,13 +88,13 @@ class ApprovalSubmitApi(APIView):
 
     permission_classes = [api_permission(Perm.CHANGE_RECORDS)]
 
-    @extend_schema(request=SubmitInput, responses={201: ApprovalOutput})
+    @extend_schema(request=ApprovalSubmitInput, responses={201: ApprovalOutput})
     def post(self, request):
         from customization.approvals.models import ApprovalProcess
         from customization.approvals.services import approval_submit
         from customization.workflows.entities import ENTITIES
 
-        data = SubmitInput(data=request.data)
+        data = ApprovalSubmitInput(data=request.data)
         data.is_valid(raise_exception=True)
         record_type = data.validated_data["record_type"]
         model = ENTITIES[record_type].model
@@ -122,7 +122,7 @@ class ApprovalSubmitApi(APIView):
         return response
 
 
-class DecisionInput(StrictInput):
+class ApprovalDecisionInput(StrictInput):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -133,10 +133,10 @@ class ApprovalDecideApi(APIView):
 
     permission_classes = [api_permission(Perm.VIEW_RECORDS)]
 
-    @extend_schema(request=DecisionInput, responses=ApprovalOutput)
+    @extend_schema(request=ApprovalDecisionInput, responses=ApprovalOutput)
     def post(self, request, pk):
         approval = _approval_get(user=request.user, pk=pk)
-        data = DecisionInput(data=request.data)
+        data = ApprovalDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         approval = service_call(
             services.approval_decide, request=approval, actor=request.user, **data.validated_data

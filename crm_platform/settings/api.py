@@ -43,6 +43,7 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "crm_core.models.ImportJob.Status",
         "LeadStatusEnum": "crm_core.models.Lead.Status",
         "WorkflowEntityEnum": "customization.workflows.models.WorkflowRule.Entity",
+        "ApprovalProcessEntityEnum": "customization.approvals.models.ApprovalProcess.Entity",
         "RoleEnum": "accounts.roles.Role",
         "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "InboundRecordTypeEnum": "webhooks.api_inbound.RECORD_TYPE_CHOICES",

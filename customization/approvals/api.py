@@ -15,7 +15,7 @@ from . import services
 from .models import ApprovalProcess
 
 
-class ProcessOutput(serializers.ModelSerializer):
+class ApprovalProcessOutput(serializers.ModelSerializer):
     class Meta:
         model = ApprovalProcess
         fields = ["id", "entity", "name", "description", "is_enabled", "disabled_reason",
@@ -23,7 +23,7 @@ class ProcessOutput(serializers.ModelSerializer):
                   "remind_after_hours", "created_by_id", "created_at", "updated_at"]  # fmt: skip
 
 
-class ProcessInput(StrictInput):
+class ApprovalProcessInput(StrictInput):
     entity = serializers.ChoiceField(choices=ApprovalProcess.Entity.choices)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -45,11 +45,11 @@ class ProcessInput(StrictInput):
     on_rejected = serializers.JSONField(required=False, help_text="workflow actions")
 
 
-class TemplateInput(StrictInput):
+class ApprovalTemplateInput(StrictInput):
     template = serializers.ChoiceField(choices=list(services.TEMPLATES))
 
 
-class TemplateOutput(serializers.Serializer):
+class ApprovalTemplateOutput(serializers.Serializer):
     key = serializers.CharField()
     entity = serializers.CharField()
     name = serializers.CharField()
@@ -63,16 +63,16 @@ def _processes():
 class ProcessListApi(APIView):
     permission_classes = [api_permission(Perm.MANAGE_WORKFLOWS)]
 
-    @extend_schema(responses=ProcessOutput(many=True))
+    @extend_schema(responses=ApprovalProcessOutput(many=True))
     def get(self, request):
-        return Response(ProcessOutput(_processes(), many=True).data)
+        return Response(ApprovalProcessOutput(_processes(), many=True).data)
 
-    @extend_schema(request=ProcessInput, responses={201: ProcessOutput})
+    @extend_schema(request=ApprovalProcessInput, responses={201: ApprovalProcessOutput})
     def post(self, request):
-        data = ProcessInput(data=request.data)
+        data = ApprovalProcessInput(data=request.data)
         data.is_valid(raise_exception=True)
         process = services.process_create(actor=request.user, data=data.validated_data)
-        return Response(ProcessOutput(process).data, status=status.HTTP_201_CREATED)
+        return Response(ApprovalProcessOutput(process).data, status=status.HTTP_201_CREATED)
 
 
 class ProcessTemplateApi(APIView):
@@ -80,40 +80,40 @@ class ProcessTemplateApi(APIView):
 
     permission_classes = [api_permission(Perm.MANAGE_WORKFLOWS)]
 
-    @extend_schema(responses=TemplateOutput(many=True))
+    @extend_schema(responses=ApprovalTemplateOutput(many=True))
     def get(self, request):
         rows = [
             {"key": key, "entity": t["entity"], "name": t["name"], "description": t["description"]}
             for key, t in services.TEMPLATES.items()
         ]
-        return Response(TemplateOutput(rows, many=True).data)
+        return Response(ApprovalTemplateOutput(rows, many=True).data)
 
-    @extend_schema(request=TemplateInput, responses={201: ProcessOutput})
+    @extend_schema(request=ApprovalTemplateInput, responses={201: ApprovalProcessOutput})
     def post(self, request):
-        data = TemplateInput(data=request.data)
+        data = ApprovalTemplateInput(data=request.data)
         data.is_valid(raise_exception=True)
         process = services.process_install_template(
             actor=request.user, template=data.validated_data["template"]
         )
-        return Response(ProcessOutput(process).data, status=status.HTTP_201_CREATED)
+        return Response(ApprovalProcessOutput(process).data, status=status.HTTP_201_CREATED)
 
 
 class ProcessDetailApi(APIView):
     permission_classes = [api_permission(Perm.MANAGE_WORKFLOWS)]
 
-    @extend_schema(responses=ProcessOutput)
+    @extend_schema(responses=ApprovalProcessOutput)
     def get(self, request, pk):
-        return Response(ProcessOutput(get_object_or_404(_processes(), pk=pk)).data)
+        return Response(ApprovalProcessOutput(get_object_or_404(_processes(), pk=pk)).data)
 
-    @extend_schema(request=ProcessInput(partial=True), responses=ProcessOutput)
+    @extend_schema(request=ApprovalProcessInput(partial=True), responses=ApprovalProcessOutput)
     def patch(self, request, pk):
         process = get_object_or_404(_processes(), pk=pk)
-        data = ProcessInput(data=request.data, partial=True)
+        data = ApprovalProcessInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         process = services.process_update(
             process=process, actor=request.user, data=data.validated_data
         )
-        return Response(ProcessOutput(process).data)
+        return Response(ApprovalProcessOutput(process).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
