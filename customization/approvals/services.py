@@ -303,7 +303,10 @@ def approval_submit(
         process=process,
         reason=f"{process.name}: {record}",
         requested_by=requested_by or actor,
-        team_id=getattr(record, "team_id", None),
+        # The owner's manager decides "owner_manager" steps: the record's team, else the
+        # owner's.
+        team_id=getattr(record, "team_id", None)
+        or getattr(getattr(record, "owner", None), "team_id", None),
         steps=process.steps,
         remind_after_hours=process.remind_after_hours,
         now=now,

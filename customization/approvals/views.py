@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import page_permission
 from accounts.roles import Perm
 
-from ..workflows.builder import ACTION_LABELS
+from ..workflows.views import builder_page
 from . import services
 from .builder import ProcessBuilder
 from .models import ApprovalProcess
@@ -42,32 +43,31 @@ def process_install(request):
 
 
 def _builder_page(request, *, process=None):
-    """GET shows the builder; POST with `_change` re-renders it with a row added or
-    removed (or another record type); a plain POST saves."""
     if request.method == "POST":
         builder = ProcessBuilder.from_post(request.POST, entity=process.entity if process else None)
-        if not request.POST.get("_change"):
-            data = builder.process_data()
-            try:
-                if process is None:
-                    process = services.process_create(actor=request.user, data=data)
-                    messages.success(request, _("Approval process created."))
-                else:
-                    services.process_update(process=process, actor=request.user, data=data)
-                    messages.success(request, _("Approval process saved."))
-                return redirect("customization:approval_process_edit", process.pk)
-            except ValidationError as exc:
-                builder.set_errors(exc.message_dict)
     elif process is not None:
         builder = ProcessBuilder.from_process(process)
     else:
         wanted = request.GET.get("entity", "deal")
         builder = ProcessBuilder(wanted if wanted in ApprovalProcess.Entity.values else "deal")
-    context = {**builder.context(), "process": process, "action_labels": ACTION_LABELS}
-    template = "customization/approvals/process_form.html"
-    if request.htmx and request.POST.get("_change"):
-        return render(request, template + "#builder", context)
-    return render(request, template, context)
+
+    def save(builder):
+        data = builder.process_data()
+        if process is None:
+            saved = services.process_create(actor=request.user, data=data)
+            messages.success(request, _("Approval process created."))
+        else:
+            saved = services.process_update(process=process, actor=request.user, data=data)
+            messages.success(request, _("Approval process saved."))
+        return reverse("customization:approval_process_edit", args=[saved.pk])
+
+    return builder_page(
+        request,
+        builder=builder,
+        save=save,
+        template="customization/approvals/process_form.html",
+        context={"process": process},
+    )
 
 
 @login_required

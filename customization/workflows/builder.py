@@ -295,6 +295,10 @@ class Builder:
             },
         }
 
+    def set_errors(self, errors: dict) -> None:
+        """The services' errors ({location: [messages]}), shown beside their inputs."""
+        self.errors = errors
+
     def _row_errors(self, kind: str, index: int) -> list[str]:
         """Messages for one action row ("actions.<i>...")."""
         found = []

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,31 +37,46 @@ def rule_list(request):
     )
 
 
+def builder_page(request, *, builder, save, template: str, context: dict):
+    """The rule and approval-process builders' page. GET shows `builder`; a POST with
+    `_change` re-renders it (under htmx, just the form) with a row added or removed or
+    another record type; a plain POST calls `save(builder)`, which returns the URL to go
+    to, or raises the ValidationError shown on the form."""
+    if request.method == "POST" and not request.POST.get("_change"):
+        try:
+            return redirect(save(builder))
+        except ValidationError as exc:
+            builder.set_errors(exc.message_dict)
+    context = {**builder.context(), **context, "action_labels": ACTION_LABELS}
+    if request.htmx and request.POST.get("_change"):
+        return render(request, template + "#builder", context)
+    return render(request, template, context)
+
+
 def _builder_page(request, *, rule=None):
-    """GET shows the builder; POST with `_change` re-renders it with a row added or
-    removed (or another record type); a plain POST saves."""
     if request.method == "POST":
         builder = Builder.from_post(request.POST, entity=rule.entity if rule else None)
-        if not request.POST.get("_change"):
-            try:
-                if rule is None:
-                    rule = services.rule_create(actor=request.user, data=builder.definition())
-                    messages.success(request, _("Rule created."))
-                else:
-                    services.rule_update(rule=rule, actor=request.user, data=builder.definition())
-                    messages.success(request, _("Rule saved as a new version."))
-                return redirect("customization:workflow_rule_edit", rule.pk)
-            except ValidationError as exc:
-                builder.errors = exc.message_dict
     else:
         builder = Builder.from_rule(rule) if rule else Builder(request.GET.get("entity", "deal"))
         if builder.entity not in ENTITIES:
             builder.entity = "deal"
-    context = {**builder.context(), "rule": rule, "action_labels": ACTION_LABELS}
-    template = "customization/workflows/rule_form.html"
-    if request.htmx and request.POST.get("_change"):
-        return render(request, template + "#builder", context)
-    return render(request, template, context)
+
+    def save(builder):
+        if rule is None:
+            saved = services.rule_create(actor=request.user, data=builder.definition())
+            messages.success(request, _("Rule created."))
+        else:
+            saved = services.rule_update(rule=rule, actor=request.user, data=builder.definition())
+            messages.success(request, _("Rule saved as a new version."))
+        return reverse("customization:workflow_rule_edit", args=[saved.pk])
+
+    return builder_page(
+        request,
+        builder=builder,
+        save=save,
+        template="customization/workflows/rule_form.html",
+        context={"rule": rule},
+    )
 
 
 @login_required
