@@ -183,7 +183,9 @@ def approval_can_decide(user: User, request: ApprovalRequest) -> bool:
         return True
     if user.pk not in request.approver_ids:
         return False
-    return not request.decisions.filter(step_index=request.step_index, user=user).exists()
+    return not any(  # .all(): lists prefetch the decisions
+        d.step_index == request.step_index and d.user_id == user.pk for d in request.decisions.all()
+    )
 
 
 @transaction.atomic

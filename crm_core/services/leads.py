@@ -188,6 +188,7 @@ def lead_convert(
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError({"status": [_("This lead has already been converted.")]})
+    approval_ensure_unlocked(record_type="lead", record_id=lead.pk)
     errors: dict[str, list[str]] = {}
     if customer is not None and not can_see(actor, customer, include_pool=False):
         errors["customer"] = [_("Choose a customer you can see.")]

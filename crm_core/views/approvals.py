@@ -31,7 +31,11 @@ RECORD_PAGES = {
 def approval_list(request):
     """?status=pending (default) ...; ?mine=1: only what waits for my decision."""
     status = request.GET.get("status", ApprovalRequest.Status.PENDING)
-    requests = services.approvals_visible(request.user).select_related("requested_by", "decided_by")
+    requests = (
+        services.approvals_visible(request.user)
+        .select_related("requested_by", "decided_by")
+        .prefetch_related("decisions")
+    )
     if status in ApprovalRequest.Status.values:
         requests = requests.filter(status=status)
     mine = request.GET.get("mine") == "1"

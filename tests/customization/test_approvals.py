@@ -422,3 +422,25 @@ def test_request_records_in_other_companies_are_out_of_reach(world, crew):
     assert response.status_code == 400
     with tenant_context(world.a.tenant):
         assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_a_lead_waiting_for_approval_is_not_converted_edited_or_deleted(world, crew):
+    from crm_core.services.leads import lead_convert, lead_create, lead_delete, lead_update
+
+    with tenant_context(world.a.tenant):
+        process_create(
+            actor=crew["admin"],
+            data={"entity": "lead", "name": "Every lead", "steps": [{"approvers": "role:admin"}]},
+        )
+        lead = lead_create(actor=crew["east_rep"], data={"name": "待审批 Lead"})
+        approval_submit(record_type="lead", record=lead, actor=crew["east_rep"])
+        for attempt in (
+            lambda: lead_convert(lead=lead, actor=crew["east_rep"]),
+            lambda: lead_update(lead=lead, actor=crew["east_rep"], data={"name": "x"}),
+            lambda: lead_delete(lead=lead, actor=crew["admin"]),
+        ):
+            with pytest.raises(ValidationError) as locked:
+                attempt()
+            assert "status" in locked.value.message_dict
+        lead.refresh_from_db()
+        assert lead.name == "待审批 Lead" and lead.status != "converted"
