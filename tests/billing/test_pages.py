@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import BillingAccount, OperatorAction, Plan
+from billing.services.accounts import account_change_plan
 from billing.services.plans import plan_save
 from tenants.models import Tenant
 from tests.conftest import PASSWORD, client_for, public_client, signed_in
@@ -193,7 +194,9 @@ def test_metrics_page_draws_charts(billing, operator):
 def test_the_plans_user_limit_stops_invitations(billing):
     account = new_company("lim")
     small = plan_save(name=f"Solo {secrets.token_hex(2)}", price_per_user=900, max_users=2)
-    BillingAccount.objects.filter(pk=account.pk).update(plan=small)
+    # Through the service, so Stripe has the plan too: a Stripe event the worker applies
+    # meanwhile would otherwise put the account back on Stripe's plan.
+    account_change_plan(account=account, plan=small)
     api = client_for(account.tenant, account.api_token)
     first = api.post(
         "/api/v1/invitations/",
