@@ -67,3 +67,29 @@ def batch_memo(key: str, load: Callable[[], object]):
     if key not in memo:
         memo[key] = load()
     return memo[key]
+
+
+_deferred: ContextVar[dict | None] = ContextVar("outbox_batch_deferred", default=None)
+
+
+@contextmanager
+def deferred_writes():
+    """Around a batch dispatched together: the rows handlers defer (batch_deferred) are
+    written when the last handler has run, if none failed."""
+    token = _deferred.set({})
+    try:
+        yield
+        for write, rows in _deferred.get().values():
+            write(rows)
+    finally:
+        _deferred.reset(token)
+
+
+def batch_deferred(key: str, write: Callable[[list], None]) -> list | None:
+    """A list whose rows `write(rows)` receives once, after the batch's last handler: one
+    insert per batch, not one per event. None when events go one at a time: the caller
+    writes at once, so a failing event never takes the others' rows with it."""
+    deferred = _deferred.get()
+    if deferred is None:
+        return None
+    return deferred.setdefault(key, (write, []))[1]

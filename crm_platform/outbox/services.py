@@ -8,7 +8,7 @@ from django.utils import timezone
 from crm_platform.kernel.redis_client import redis_client
 
 from .actor import current_actor
-from .handlers import all_transactional, dispatch_batch, handlers_for
+from .handlers import all_transactional, deferred_writes, dispatch_batch, handlers_for
 from .models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -40,9 +40,23 @@ def outbox_record(
         actor_id=actor_id,
         chain_depth=chain_depth,
     )
-    schema_name = connection.schema_name  # on_commit may run after a schema_context exits
-    transaction.on_commit(lambda: _wake_dispatcher(schema_name))
+    _wake_after_commit(connection.schema_name)
     return event
+
+
+def _wake_after_commit(schema_name: str) -> None:
+    """One wake-up per transaction and schema, however many events it records (a
+    workflow pass records one per action): each costs a Redis round trip. The callbacks
+    of a rolled-back savepoint leave Django's list, so a later event registers anew."""
+    for _savepoints, callback, *_robust in connection.run_on_commit:
+        if getattr(callback, "outbox_wakes", None) == schema_name:
+            return
+
+    def wake() -> None:  # schema named now: on_commit may run after a schema_context exits
+        _wake_dispatcher(schema_name)
+
+    wake.outbox_wakes = schema_name
+    transaction.on_commit(wake)
 
 
 WAKE_FLAG_SECONDS = 30  # a lost wake-up's flag expires; the sweep covers the gap
@@ -108,7 +122,7 @@ def _dispatch_together(events: list[OutboxEvent]) -> list[OutboxEvent] | None:
     handler failed, with all of it rolled back, so each event is then tried on its own
     and only the failing one stays pending."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), deferred_writes():
             for event in events:
                 for handler in handlers_for(event.event_type):
                     handler(event)

@@ -165,7 +165,29 @@ class _Log:
 
     def write(self) -> None:
         WorkflowStep.objects.bulk_create(self.steps)
-        WorkflowRun.objects.bulk_update(self.runs, self.RUN_FIELDS)
+        if not self.runs:
+            return
+        # One UPDATE ... FROM unnest(arrays): Django's bulk_update builds a CASE per field
+        # and run in Python, which cost more than the runs' own work (profiled).
+        quote = connection.ops.quote_name
+        fields = [WorkflowRun._meta.pk] + [WorkflowRun._meta.get_field(f) for f in self.RUN_FIELDS]
+        table, pk = quote(WorkflowRun._meta.db_table), quote(fields[0].column)
+        columns = [quote(field.column) for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET "  # noqa: S608 - names from the model, values as parameters
+                + ", ".join(f"{column} = new.{column}" for column in columns[1:])
+                + " FROM unnest("
+                + ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+                + f") AS new({', '.join(columns)}) WHERE {table}.{pk} = new.{pk}",
+                [
+                    [
+                        field.get_db_prep_save(getattr(run, field.attname), connection)
+                        for run in self.runs
+                    ]
+                    for field in fields
+                ],
+            )
 
 
 def run_execute(*, run: WorkflowRun, record, now: datetime, log: _Log) -> WorkflowRun:

@@ -1,8 +1,9 @@
 """The outbox side: every record event becomes pending runs of the rules it fires.
 
 This is all that happens while the outbox dispatches (cheap: the rules are read once per
-dispatcher batch, then one insert per firing); evaluating and acting happen after commit,
-in the dispatcher for the first few records and in `workflows.process_records` tasks.
+dispatcher batch, the runs written with one insert per batch); evaluating and acting
+happen after commit, in the dispatcher for the first few records and in
+`workflows.process_records` tasks.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from crm_platform.outbox import handlers as outbox_handlers
-from crm_platform.outbox.handlers import batch_memo
+from crm_platform.outbox.handlers import batch_deferred, batch_memo
 
 from .entities import ENTITIES
 from .models import WorkflowRule, WorkflowRun
@@ -35,25 +36,29 @@ def workflow_event_received(event) -> None:
         version = rule.current_version
         if not event_matches(version.trigger, entity, event):
             continue
-        # Unique per firing: an event handed over twice makes no second run.
-        WorkflowRun.objects.bulk_create(
-            [
-                WorkflowRun(
-                    rule=rule,
-                    version=version,
-                    record_type=entity.key,
-                    record_id=record_id,
-                    firing_key=str(event.event_id),
-                    event_type=event.event_type,
-                    actor_id=event.actor_id,
-                    chain_depth=event.chain_depth,
-                )
-            ],
-            ignore_conflicts=True,
+        run = WorkflowRun(
+            rule=rule,
+            version=version,
+            record_type=entity.key,
+            record_id=record_id,
+            firing_key=str(event.event_id),
+            event_type=event.event_type,
+            actor_id=event.actor_id,
+            chain_depth=event.chain_depth,
         )
+        deferred = batch_deferred("workflows:runs", _runs_insert)
+        if deferred is None:
+            _runs_insert([run])
+        else:
+            deferred.append(run)
         matched = True
     if matched:
         runs_enqueue(record_type=entity.key, record_id=record_id)
+
+
+def _runs_insert(runs: list[WorkflowRun]) -> None:
+    # Unique per firing: an event handed over twice makes no second run.
+    WorkflowRun.objects.bulk_create(runs, ignore_conflicts=True)
 
 
 def _event_rules() -> dict[str, list[WorkflowRule]]:
