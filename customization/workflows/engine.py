@@ -97,12 +97,30 @@ def _process(records: list[tuple[str, int]], now: datetime) -> int:
             return 0
         loaded = _records_load(runs)
         log = _Log()
-        for run in runs:
+        deadline = time.monotonic() + PASS_SECONDS
+        for index, run in enumerate(runs):
+            if index and time.monotonic() > deadline:
+                _continue_later(runs[index:])
+                runs = runs[:index]
+                break
             run_execute(
                 run=run, record=loaded.get((run.record_type, run.record_id)), now=now, log=log
             )
         log.write()
         return len(runs)
+
+
+# A pass of many records commits what it did after this long and queues the rest, so a
+# big backlog is never lost to the task's time limit (soft 100 s) and done again.
+PASS_SECONDS = 20
+
+
+def _continue_later(runs: list[WorkflowRun]) -> None:
+    from .tasks import workflow_process_records_task
+
+    records = list(dict.fromkeys((run.record_type, run.record_id) for run in runs))
+    # Robust: with the broker down the pass still counts; the sweep re-queues the rest.
+    transaction.on_commit(lambda: workflow_process_records_task.delay(records), robust=True)
 
 
 def _due_runs(records: list[tuple[str, int]], now: datetime) -> list[WorkflowRun]:

@@ -166,6 +166,31 @@ def test_batches_cost_a_bounded_number_of_queries(world, crew):
 
 
 @in_transaction
+def test_a_long_pass_commits_and_queues_the_rest(
+    world, crew, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Past PASS_SECONDS a pass stops, keeps what it did and queues the records left, so a
+    big backlog never runs into the task's time limit and starts over."""
+    from customization.workflows import engine
+
+    with tenant_context(world.a.tenant):
+        _big_deal_rule(crew, trigger={"type": "updated"})
+        deals = [_deal(crew, f"Long {n}", 1000) for n in range(3)]
+        while outbox_dispatch_pending():
+            pass
+        for deal in deals:
+            deal_update(deal=deal, actor=crew["east_rep"], data={"amount": Decimal(600000)})
+        outbox_dispatch_pending()
+        monkeypatch.setattr(engine, "PASS_SECONDS", 0)
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert runs_process_records(records=[("deal", d.pk) for d in deals], now=NOW) == 1
+        queued = [c for c in callbacks if not hasattr(c, "outbox_wakes")]
+        assert len(queued) == 1  # the other two records, as a task
+        runs = WorkflowRun.objects.filter(record_type="deal", record_id__in=[d.pk for d in deals])
+        assert sorted(runs.values_list("status", flat=True)) == ["pending", "pending", "succeeded"]
+
+
+@in_transaction
 def test_invalid_rules_are_rejected_with_the_exact_place(world, crew):
     client = client_for(world.a, crew["tokens"]["admin"])
     response = client.post(
