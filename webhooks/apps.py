@@ -12,4 +12,5 @@ class WebhooksConfig(AppConfig):
 
         from .services import deliveries_fan_out
 
-        outbox_handlers.register("*", deliveries_fan_out)
+        # Rows and tasks queued after commit only: a batch can go under one savepoint.
+        outbox_handlers.register("*", deliveries_fan_out, transactional=True)

@@ -21,6 +21,7 @@ from psycopg import sql
 
 from accounts.models import User
 from accounts.roles import Perm, Role, has_perm
+from crm_platform.outbox.handlers import batch_memo
 
 from . import event_types
 from .guard import BlockedDestination, url_check
@@ -204,9 +205,10 @@ def deliveries_fan_out(event) -> list[int]:
     queued after commit. Idempotent (one delivery per endpoint and event id)."""
     if event.event_type in event_types.INTERNAL:
         return []
-    endpoints = [
-        e for e in Endpoint.objects.filter(enabled=True) if e.subscribes_to(event.event_type)
-    ]
+    enabled = batch_memo(
+        "webhooks:enabled_endpoints", lambda: list(Endpoint.objects.filter(enabled=True))
+    )
+    endpoints = [e for e in enabled if e.subscribes_to(event.event_type)]
     if not endpoints:
         return []
     bodies: dict[str, dict] = {}  # one body per reading role

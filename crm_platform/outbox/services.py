@@ -2,12 +2,13 @@ import logging
 
 import redis
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from crm_platform.kernel.redis_client import redis_client
 
 from .actor import current_actor
-from .handlers import handlers_for
+from .handlers import all_transactional, deferred_writes, dispatch_batch, handlers_for
 from .models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,23 @@ def outbox_record(
         actor_id=actor_id,
         chain_depth=chain_depth,
     )
-    schema_name = connection.schema_name  # on_commit may run after a schema_context exits
-    transaction.on_commit(lambda: _wake_dispatcher(schema_name))
+    _wake_after_commit(connection.schema_name)
     return event
+
+
+def _wake_after_commit(schema_name: str) -> None:
+    """One wake-up per transaction and schema, however many events it records (a
+    workflow pass records one per action): each costs a Redis round trip. The callbacks
+    of a rolled-back savepoint leave Django's list, so a later event registers anew."""
+    for _savepoints, callback, *_robust in connection.run_on_commit:
+        if getattr(callback, "outbox_wakes", None) == schema_name:
+            return
+
+    def wake() -> None:  # schema named now: on_commit may run after a schema_context exits
+        _wake_dispatcher(schema_name)
+
+    wake.outbox_wakes = schema_name
+    transaction.on_commit(wake)
 
 
 WAKE_FLAG_SECONDS = 30  # a lost wake-up's flag expires; the sweep covers the gap
@@ -83,25 +98,48 @@ def outbox_dispatch_pending(*, limit: int = DISPATCH_BATCH) -> int:
     handing one event out twice at the same time. A failing handler leaves the event
     pending for a later sweep (up to MAX_ATTEMPTS), without blocking the others.
     """
-    dispatched = 0
-    with transaction.atomic():
+    with transaction.atomic(), dispatch_batch():
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
             .order_by("id")[:limit]
         )
-        for event in events:
-            event.attempts += 1
-            try:
-                with transaction.atomic():
-                    for handler in handlers_for(event.event_type):
-                        handler(event)
-            except Exception as exc:  # noqa: BLE001 - recorded, retried by the sweep
-                logger.exception("outbox: handler failed for event %s", event.event_id)
-                event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                event.save(update_fields=["attempts", "last_error"])
-                continue
-            event.dispatched_at = timezone.now()
-            event.save(update_fields=["attempts", "dispatched_at"])
-            dispatched += 1
-    return dispatched
+        if not events:
+            return 0
+        dispatched = None
+        if all(all_transactional(event.event_type) for event in events):
+            dispatched = _dispatch_together(events)
+        if dispatched is None:
+            dispatched = [event for event in events if _dispatch_one(event)]
+        OutboxEvent.objects.filter(pk__in=[event.pk for event in dispatched]).update(
+            dispatched_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    return len(dispatched)
+
+
+def _dispatch_together(events: list[OutboxEvent]) -> list[OutboxEvent] | None:
+    """The batch under one savepoint (two round trips, not two per event); None after a
+    handler failed, with all of it rolled back, so each event is then tried on its own
+    and only the failing one stays pending."""
+    try:
+        with transaction.atomic(), deferred_writes():
+            for event in events:
+                for handler in handlers_for(event.event_type):
+                    handler(event)
+    except Exception:  # noqa: BLE001 - retried event by event, which records the error
+        return None
+    return events
+
+
+def _dispatch_one(event: OutboxEvent) -> bool:
+    try:
+        with transaction.atomic():
+            for handler in handlers_for(event.event_type):
+                handler(event)
+    except Exception as exc:  # noqa: BLE001 - recorded, retried by the sweep
+        logger.exception("outbox: handler failed for event %s", event.event_id)
+        event.attempts += 1
+        event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        event.save(update_fields=["attempts", "last_error"])
+        return False
+    return True

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
@@ -41,42 +42,185 @@ def _record_lock_key(record_type: str, record_id: int) -> int:
 
 def runs_process_record(*, record_type: str, record_id: int, now: datetime | None = None) -> int:
     """Process the record's due runs, in order; returns how many were processed."""
+    return runs_process_records(records=[(record_type, record_id)], now=now)
+
+
+def runs_process_records(*, records: list, now: datetime | None = None) -> int:
+    """Process the due runs of each (record type, record id), in order; returns how many
+    were processed.
+
+    The records go together in one transaction: their locks, their runs and the records
+    themselves are each taken with one query, and the run log is written with one insert
+    and one update, where one record at a time cost a dozen round trips per run. If that
+    fails other than transiently, each record is tried on its own, so one record's
+    failure does not hold back the others; the first failure is raised after them.
+    """
     now = now or timezone.now()
-    entity = ENTITIES[record_type]
+    records = list(
+        dict.fromkeys((record_type, int(record_id)) for record_type, record_id in records)
+    )
+    try:
+        return _process(records, now)
+    except _TRANSIENT:
+        raise
+    except Exception:
+        if len(records) == 1:
+            raise
+        logger.exception("workflows: processing %s records together failed", len(records))
+    processed, failure = 0, None
+    for record in records:
+        try:
+            processed += _process([record], now)
+        except _TRANSIENT:
+            raise
+        except Exception as exc:  # noqa: BLE001 - raised once the others are done
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return processed
+
+
+# Errors that roll the whole pass back for the task to retry; anything else is permanent.
+_TRANSIENT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+
+
+def _process(records: list[tuple[str, int]], now: datetime) -> int:
     with transaction.atomic():
-        with connection.cursor() as cursor:  # waits for another worker on this record
+        with connection.cursor() as cursor:  # waits for another worker on these records
+            # One lock per record, taken in key order so two passes never deadlock.
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)", [_record_lock_key(record_type, record_id)]
+                "SELECT count(pg_advisory_xact_lock(key)) FROM unnest(%s::bigint[]) AS key",
+                [sorted({_record_lock_key(*record) for record in records})],
             )
-        runs = list(
-            WorkflowRun.objects.select_related("version__author", "rule")
-            .filter(record_type=record_type, record_id=record_id)
-            .filter(
-                Q(status=WorkflowRun.Status.PENDING)
-                | Q(status=WorkflowRun.Status.WAITING, resume_at__lte=now)
-            )
-            .order_by("id")[:MAX_RUNS_PER_RECORD]
-        )
+        runs = _due_runs(records, now)
         if not runs:
             return 0
-        records = entity.model._default_manager.filter(pk=record_id)
-        if hasattr(entity.model, "owner"):
-            records = records.select_related("owner")  # actions address the owner often
-        record = records.first()
-        for run in runs:
-            run_execute(run=run, record=record, now=now)
+        loaded = _records_load(runs)
+        log = _Log()
+        deadline = time.monotonic() + PASS_SECONDS
+        for index, run in enumerate(runs):
+            if index and time.monotonic() > deadline:
+                _continue_later(runs[index:])
+                runs = runs[:index]
+                break
+            run_execute(
+                run=run, record=loaded.get((run.record_type, run.record_id)), now=now, log=log
+            )
+        log.write()
         return len(runs)
 
 
-def run_execute(*, run: WorkflowRun, record, now: datetime) -> WorkflowRun:
-    """Evaluate (once) and act from the run's next action on; stops at a wait."""
+# A pass of many records commits what it did after this long and queues the rest, so a
+# big backlog is never lost to the task's time limit (soft 100 s) and done again.
+PASS_SECONDS = 20
+
+
+def _continue_later(runs: list[WorkflowRun]) -> None:
+    from .tasks import workflow_process_records_task
+
+    records = list(dict.fromkeys((run.record_type, run.record_id) for run in runs))
+    # Robust: with the broker down the pass still counts; the sweep re-queues the rest.
+    transaction.on_commit(lambda: workflow_process_records_task.delay(records), robust=True)
+
+
+def _due_runs(records: list[tuple[str, int]], now: datetime) -> list[WorkflowRun]:
+    """The records' due runs in id order (the order their events happened), at most
+    MAX_RUNS_PER_RECORD of each record."""
+    ids_by_type: dict[str, list[int]] = {}
+    for record_type, record_id in records:
+        ids_by_type.setdefault(record_type, []).append(record_id)
+    of_records = Q()
+    for record_type, ids in ids_by_type.items():
+        of_records |= Q(record_type=record_type, record_id__in=ids)
+    return list(
+        WorkflowRun.objects.select_related("version__author", "rule")
+        .filter(of_records)
+        .filter(
+            Q(status=WorkflowRun.Status.PENDING)
+            | Q(status=WorkflowRun.Status.WAITING, resume_at__lte=now)
+        )
+        .annotate(
+            place=Window(RowNumber(), partition_by=["record_type", "record_id"], order_by="id")
+        )
+        .filter(place__lte=MAX_RUNS_PER_RECORD)
+        .order_by("id")
+    )
+
+
+def _records_load(runs: list[WorkflowRun]) -> dict[tuple[str, int], object]:
+    """{(record type, id): record} for the runs, one query per kind of record."""
+    ids_by_type: dict[str, set[int]] = {}
+    for run in runs:
+        ids_by_type.setdefault(run.record_type, set()).add(run.record_id)
+    loaded = {}
+    for record_type, ids in ids_by_type.items():
+        model = ENTITIES[record_type].model
+        rows = model._default_manager.filter(pk__in=ids)
+        if hasattr(model, "owner"):
+            rows = rows.select_related("owner")  # actions address the owner often
+        loaded.update(((record_type, row.pk), row) for row in rows)
+    return loaded
+
+
+class _Log:
+    """The pass's run log, written when the pass ends: one insert for the steps and one
+    update for the runs, in the pass's transaction, so it commits with what they did."""
+
+    RUN_FIELDS = (
+        "status",
+        "matched",
+        "values_seen",
+        "next_action",
+        "resume_at",
+        "error",
+        "finished_at",
+        "duration_ms",
+    )
+
+    def __init__(self):
+        self.steps: list[WorkflowStep] = []
+        self.runs: list[WorkflowRun] = []
+
+    def write(self) -> None:
+        WorkflowStep.objects.bulk_create(self.steps)
+        if not self.runs:
+            return
+        # One UPDATE ... FROM unnest(arrays): Django's bulk_update builds a CASE per field
+        # and run in Python, which cost more than the runs' own work (profiled).
+        quote = connection.ops.quote_name
+        fields = [WorkflowRun._meta.pk] + [WorkflowRun._meta.get_field(f) for f in self.RUN_FIELDS]
+        table, pk = quote(WorkflowRun._meta.db_table), quote(fields[0].column)
+        columns = [quote(field.column) for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET "  # noqa: S608 - names from the model, values as parameters
+                + ", ".join(f"{column} = new.{column}" for column in columns[1:])
+                + " FROM unnest("
+                + ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+                + f") AS new({', '.join(columns)}) WHERE {table}.{pk} = new.{pk}",
+                [
+                    [
+                        field.get_db_prep_save(getattr(run, field.attname), connection)
+                        for run in self.runs
+                    ]
+                    for field in fields
+                ],
+            )
+
+
+def run_execute(*, run: WorkflowRun, record, now: datetime, log: _Log) -> WorkflowRun:
+    """Evaluate (once) and act from the run's next action on; stops at a wait. What it
+    did goes to `log`, written when the pass ends."""
     started = time.perf_counter()
     if record is None:
-        return _finish(run, WorkflowRun.Status.STOPPED, started, error="the record was deleted")
+        return _finish(
+            run, log, WorkflowRun.Status.STOPPED, started, error="the record was deleted"
+        )
     if run.chain_depth >= MAX_CHAIN_DEPTH:
         _flag_loop(run.rule)
         return _finish(
             run,
+            log,
             WorkflowRun.Status.STOPPED,
             started,
             error=f"stopped: {MAX_CHAIN_DEPTH} automated changes in a row (a loop?)",
@@ -90,11 +234,12 @@ def run_execute(*, run: WorkflowRun, record, now: datetime) -> WorkflowRun:
             entity, version.conditions, record, actor=actor
         )
         if not run.matched:
-            return _finish(run, WorkflowRun.Status.NOT_MATCHED, started)
+            return _finish(run, log, WorkflowRun.Status.NOT_MATCHED, started)
     author = version.author
     if author is None or not author.is_active:
         return _finish(
             run,
+            log,
             WorkflowRun.Status.FAILED,
             started,
             error="the rule's author is no longer active: save the rule again to run it",
@@ -116,8 +261,8 @@ def run_execute(*, run: WorkflowRun, record, now: datetime) -> WorkflowRun:
                         time.perf_counter(),
                     )
                 )
-                WorkflowStep.objects.bulk_create(steps)
-                return _save(run, started)
+                log.steps.extend(steps)
+                return _save(run, log, started)
             WorkflowStep.objects.filter(run=run, index=index).update(
                 status=WorkflowStep.Status.SUCCEEDED
             )
@@ -137,14 +282,14 @@ def run_execute(*, run: WorkflowRun, record, now: datetime) -> WorkflowRun:
             steps.append(
                 _step(run, index, action, WorkflowStep.Status.FAILED, {}, message, step_started)
             )
-            WorkflowStep.objects.bulk_create(steps)
-            return _finish(run, WorkflowRun.Status.FAILED, started, error=message[:2000])
+            log.steps.extend(steps)
+            return _finish(run, log, WorkflowRun.Status.FAILED, started, error=message[:2000])
         steps.append(
             _step(run, index, action, WorkflowStep.Status.SUCCEEDED, detail, "", step_started)
         )
         run.next_action = index + 1
-    WorkflowStep.objects.bulk_create(steps)
-    return _finish(run, WorkflowRun.Status.SUCCEEDED, started)
+    log.steps.extend(steps)
+    return _finish(run, log, WorkflowRun.Status.SUCCEEDED, started)
 
 
 def _step(run, index, action, status, detail, error, started) -> WorkflowStep:
@@ -159,25 +304,14 @@ def _step(run, index, action, status, detail, error, started) -> WorkflowStep:
     )
 
 
-def _finish(run, status, started, *, error="") -> WorkflowRun:
+def _finish(run, log, status, started, *, error="") -> WorkflowRun:
     run.status, run.error, run.finished_at = status, error, timezone.now()
-    return _save(run, started)
+    return _save(run, log, started)
 
 
-def _save(run, started) -> WorkflowRun:
+def _save(run, log, started) -> WorkflowRun:
     run.duration_ms = round((run.duration_ms or 0) + _ms(started), 3)
-    run.save(
-        update_fields=[
-            "status",
-            "matched",
-            "values_seen",
-            "next_action",
-            "resume_at",
-            "error",
-            "finished_at",
-            "duration_ms",
-        ]
-    )
+    log.runs.append(run)
     return run
 
 

@@ -1,12 +1,15 @@
 """The outbox side: every record event becomes pending runs of the rules it fires.
 
-This is all that happens while the outbox dispatches (cheap: one query per event);
-evaluating and acting happen in `workflows.process_record` tasks after commit.
+This is all that happens while the outbox dispatches (cheap: the rules are read once per
+dispatcher batch, the runs written with one insert per batch); evaluating and acting
+happen after commit, in the dispatcher for the first few records and in
+`workflows.process_records` tasks.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -14,6 +17,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from crm_platform.outbox import handlers as outbox_handlers
+from crm_platform.outbox.handlers import batch_deferred, batch_memo
 
 from .entities import ENTITIES
 from .models import WorkflowRule, WorkflowRun
@@ -26,36 +30,46 @@ def workflow_event_received(event) -> None:
     entity = ENTITIES.get(event.aggregate_type)
     if entity is None or event.event_type.endswith(".deleted"):
         return
-    rules = WorkflowRule.objects.filter(
-        entity=entity.key, is_enabled=True, current_version__isnull=False
-    ).select_related("current_version")
     record_id = int(event.aggregate_id)
     matched = False
-    for rule in rules:
+    for rule in batch_memo("workflows:event_rules", _event_rules).get(entity.key, ()):
         version = rule.current_version
-        if version.trigger["type"] not in EVENT_TRIGGERS:
-            continue
         if not event_matches(version.trigger, entity, event):
             continue
-        # Unique per firing: an event handed over twice makes no second run.
-        WorkflowRun.objects.bulk_create(
-            [
-                WorkflowRun(
-                    rule=rule,
-                    version=version,
-                    record_type=entity.key,
-                    record_id=record_id,
-                    firing_key=str(event.event_id),
-                    event_type=event.event_type,
-                    actor_id=event.actor_id,
-                    chain_depth=event.chain_depth,
-                )
-            ],
-            ignore_conflicts=True,
+        run = WorkflowRun(
+            rule=rule,
+            version=version,
+            record_type=entity.key,
+            record_id=record_id,
+            firing_key=str(event.event_id),
+            event_type=event.event_type,
+            actor_id=event.actor_id,
+            chain_depth=event.chain_depth,
         )
+        deferred = batch_deferred("workflows:runs", _runs_insert)
+        if deferred is None:
+            _runs_insert([run])
+        else:
+            deferred.append(run)
         matched = True
     if matched:
         runs_enqueue(record_type=entity.key, record_id=record_id)
+
+
+def _runs_insert(runs: list[WorkflowRun]) -> None:
+    # Unique per firing: an event handed over twice makes no second run.
+    WorkflowRun.objects.bulk_create(runs, ignore_conflicts=True)
+
+
+def _event_rules() -> dict[str, list[WorkflowRule]]:
+    """The enabled rules with a record-event trigger, by entity."""
+    rules = defaultdict(list)
+    for rule in WorkflowRule.objects.filter(
+        is_enabled=True, current_version__isnull=False
+    ).select_related("current_version"):
+        if rule.current_version.trigger["type"] in EVENT_TRIGGERS:
+            rules[rule.entity].append(rule)
+    return rules
 
 
 RECORDS_PER_TASK = 20
@@ -77,7 +91,7 @@ def runs_enqueue(*, record_type: str, record_id: int) -> None:
 
 
 def _send_pending() -> None:
-    from .engine import runs_process_record
+    from .engine import runs_process_records
     from .tasks import workflow_process_records_task
 
     by_schema: dict[str, list] = {}
@@ -91,13 +105,10 @@ def _send_pending() -> None:
                     workflow_process_records_task.delay(queued[start : start + RECORDS_PER_TASK])
             except Exception:  # noqa: BLE001 - the sweep re-queues pending runs
                 logger.warning("workflows: broker unavailable, runs left for the sweep")
-            for record_type, record_id in inline:
-                try:
-                    runs_process_record(record_type=record_type, record_id=record_id)
-                except Exception:  # noqa: BLE001 - still pending: the sweep retries it
-                    logger.exception(
-                        "workflows: runs of %s %s left for the sweep", record_type, record_id
-                    )
+            try:
+                runs_process_records(records=inline)
+            except Exception:  # noqa: BLE001 - still pending: the sweep retries them
+                logger.exception("workflows: runs of %s left for the sweep", inline)
 
 
 def workflow_email_send(event) -> None:
@@ -107,5 +118,6 @@ def workflow_email_send(event) -> None:
 
 
 def register() -> None:
-    outbox_handlers.register("*", workflow_event_received)
+    # Runs written and tasks queued after commit only: a batch can go under one savepoint.
+    outbox_handlers.register("*", workflow_event_received, transactional=True)
     outbox_handlers.register("workflow.email", workflow_email_send)

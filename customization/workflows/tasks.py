@@ -7,7 +7,7 @@ from django.db import InterfaceError, OperationalError
 from crm_core.services.approvals import approvals_remind
 from crm_platform.celery import tenant_task
 
-from .engine import runs_process_record
+from .engine import runs_process_records
 from .services import workflows_sweep
 
 
@@ -22,10 +22,7 @@ from .services import workflows_sweep
 )
 def workflow_process_records_task(records: list) -> int:
     """[(record_type, record_id), ...]: each record's due runs, in order."""
-    return sum(
-        runs_process_record(record_type=record_type, record_id=record_id)
-        for record_type, record_id in records
-    )
+    return runs_process_records(records=records)
 
 
 @tenant_task(name="workflows.sweep", time_limit=600)

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
@@ -18,7 +19,11 @@ from crm_core.models import Activity, Contact, Deal, Lead, Notification
 from crm_core.services.deals import deal_create, deal_move_stage, deal_update
 from crm_core.services.leads import lead_create, lead_update
 from crm_platform.outbox.services import outbox_dispatch_pending
-from customization.workflows.engine import MAX_CHAIN_DEPTH, runs_process_record
+from customization.workflows.engine import (
+    MAX_CHAIN_DEPTH,
+    runs_process_record,
+    runs_process_records,
+)
 from customization.workflows.models import WorkflowRule, WorkflowRun, WorkflowStep
 from customization.workflows.services import (
     rule_create,
@@ -114,6 +119,75 @@ def test_big_deal_entering_negotiation_gives_the_manager_a_review_task(world, cr
         # Delivered twice (at least once): still one run and one task.
         _drain()
         assert Activity.objects.filter(deal=big, kind="task").count() == 1
+
+
+@in_transaction
+def test_batches_cost_a_bounded_number_of_queries(world, crew):
+    """Throughput guard: the dispatcher reads rules and endpoints once per batch and
+    writes its runs in one insert; a pass over many records takes their locks, runs and
+    records with one query each and writes the run log with one insert and one update."""
+    with tenant_context(world.a.tenant):
+        rule_create(
+            actor=crew["admin"],
+            data={
+                "entity": "deal",
+                "name": "Review big deals",
+                "trigger": {"type": "updated"},
+                "conditions": {"all": [{"field": "amount", "op": "gt", "value": "500000"}]},
+                "actions": [{"type": "create_task", "subject": "Review {name}"}],
+            },
+        )
+        deals = [_deal(crew, f"Batch {n}", 1000) for n in range(8)]
+        while outbox_dispatch_pending():
+            pass
+        for deal in deals:
+            deal_update(deal=deal, actor=crew["east_rep"], data={"amount": Decimal(600000)})
+
+        with CaptureQueriesContext(connection) as dispatch:
+            assert outbox_dispatch_pending() == len(deals)
+        sql = [query["sql"] for query in dispatch.captured_queries]
+        assert sum('FROM "customization_workflowrule"' in q for q in sql) == 1
+        assert sum('FROM "webhooks_endpoint"' in q for q in sql) == 1
+        assert sum(q.startswith('INSERT INTO "customization_workflowrun"') for q in sql) == 1
+        # The dispatcher's own (a savepoint in the test's transaction) and the batch's.
+        assert sum(q.startswith("SAVEPOINT") for q in sql) == 2
+
+        records = [("deal", deal.pk) for deal in deals]
+        with CaptureQueriesContext(connection) as processed:
+            assert runs_process_records(records=records, now=NOW) == len(deals)
+        sql = [query["sql"] for query in processed.captured_queries]
+        assert sum("pg_advisory_xact_lock" in q for q in sql) == 1
+        assert sum('"customization_workflow' in q for q in sql) == 3  # runs, steps, runs
+        runs = WorkflowRun.objects.filter(record_type="deal", record_id__in=[d.pk for d in deals])
+        assert {run.status for run in runs} == {"succeeded"}
+        assert all(run.values_seen == {"amount": "600000.00"} and run.duration_ms for run in runs)
+        assert WorkflowStep.objects.filter(run__in=runs, status="succeeded").count() == len(deals)
+        assert Activity.objects.filter(deal__in=deals, kind="task").count() == len(deals)
+
+
+@in_transaction
+def test_a_long_pass_commits_and_queues_the_rest(
+    world, crew, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Past PASS_SECONDS a pass stops, keeps what it did and queues the records left, so a
+    big backlog never runs into the task's time limit and starts over."""
+    from customization.workflows import engine
+
+    with tenant_context(world.a.tenant):
+        _big_deal_rule(crew, trigger={"type": "updated"})
+        deals = [_deal(crew, f"Long {n}", 1000) for n in range(3)]
+        while outbox_dispatch_pending():
+            pass
+        for deal in deals:
+            deal_update(deal=deal, actor=crew["east_rep"], data={"amount": Decimal(600000)})
+        outbox_dispatch_pending()
+        monkeypatch.setattr(engine, "PASS_SECONDS", 0)
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert runs_process_records(records=[("deal", d.pk) for d in deals], now=NOW) == 1
+        queued = [c for c in callbacks if not hasattr(c, "outbox_wakes")]
+        assert len(queued) == 1  # the other two records, as a task
+        runs = WorkflowRun.objects.filter(record_type="deal", record_id__in=[d.pk for d in deals])
+        assert sorted(runs.values_list("status", flat=True)) == ["pending", "pending", "succeeded"]
 
 
 @in_transaction
