@@ -104,10 +104,11 @@ def lean_list_response(
     shape: Callable[[list], list],
 ) -> Response:
     """One page of a lean list: validated filters -> rows(user=, filters=) (a .values()
-    queryset, evaluated through kernel.lean_rows) -> a cursor page -> shape(rows). Non-unique orderings get "-id" as the
-    tie-breaker so cursors stay stable. Field filters and orderings on any standard or
-    custom field (customization.api_support.ListQuery) and the reader's field security
-    apply to every lean list."""
+    queryset, evaluated through kernel.lean_rows) -> a cursor page -> shape(rows).
+    Non-unique orderings get "-id" as the tie-breaker so cursors stay stable. Field
+    filters and orderings on any standard or custom field
+    (customization.api_support.ListQuery) and the reader's field security apply to every
+    lean list."""
     values, errors = {}, {}
     params = request.query_params
     query = None
