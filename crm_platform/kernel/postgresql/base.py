@@ -71,4 +71,3 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             self.healthy_at = None
         elif used:
             self.healthy_at = time.monotonic()
-
