@@ -1006,6 +1006,10 @@ class _Importer:
             columns = ", ".join(quote(f.column) for f in fields)
             attnames = [f.attname for f in fields]
             arrays = [f.attname for f in fields if isinstance(f, ArrayField)]
+            # Each row starts as the defaults and takes the values given: a lookup per
+            # given value (about a dozen) rather than per column (about thirty).
+            position = {attname: index for index, attname in enumerate(attnames)}
+            template = [defaults[attname] for attname in attnames]
             with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
                 for pk, values in zip(ids, creates, strict=True):
                     values["id"] = pk
@@ -1014,7 +1018,12 @@ class _Importer:
                     for attname in arrays:
                         if attname in values:
                             values[attname] = _array_literal(values[attname])
-                    copy.write_row([values.get(a, defaults[a]) for a in attnames])
+                    row = template.copy()
+                    for attname, value in values.items():
+                        index = position.get(attname)
+                        if index is not None:
+                            row[index] = value
+                    copy.write_row(row)
         return ids
 
     def _update(self, updates: list[tuple[int, dict]]) -> list[int]:

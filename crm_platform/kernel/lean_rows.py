@@ -1,4 +1,5 @@
-"""Lean list rows: a `.values()` queryset whose SQL is compiled once per shape.
+"""Lean list rows: a `.values()` queryset set up once (`values_base`) and its SQL compiled
+once per shape (`lean`).
 
 Django compiles a queryset's whole statement on every evaluation: the select list, joins
 and ordering of a 20-column list page cost more than running the query (~1 ms of a
@@ -28,7 +29,18 @@ MAX_STATEMENTS = 2_000  # shapes per process; the cache is dropped when full
 VERIFY = False  # the test suite sets it: every cached statement checked against Django's
 
 _statements: dict[tuple, tuple[str, list[str], dict]] = {}
+_bases: dict[tuple, QuerySet] = {}  # never evaluated, only cloned
 _lock = threading.Lock()
+
+
+def values_base(model, fields: tuple[str, ...]) -> QuerySet:
+    """`model.objects.values(*fields)`, set up once per process (resolving a list's
+    columns and joins cost ~0.3 ms a request); each call returns a clone to narrow."""
+    key = (model, fields)
+    base = _bases.get(key)
+    if base is None:
+        base = _bases[key] = model._default_manager.values(*fields)
+    return base.all()
 
 
 def lean(queryset: QuerySet) -> QuerySet:
@@ -123,15 +135,15 @@ class LeanValuesIterable(ValuesIterable):
         with connection.cursor() as cursor:
             cursor.execute(sql, where_params)
             rows = cursor.fetchall()
-        for row in rows:
-            if converters:
-                row = list(row)
-                for index, (functions, expression) in converters.items():
+        if converters:
+            rows = [list(row) for row in rows]
+            for index, (functions, expression) in converters.items():
+                for row in rows:
                     value = row[index]
                     for function in functions:
                         value = function(value, expression, connection)
                     row[index] = value
-            yield dict(zip(names, row, strict=True))
+        yield from [dict(zip(names, row, strict=True)) for row in rows]
 
     @staticmethod
     def _compile(query, using: str, where_params: list):
