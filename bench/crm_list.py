@@ -5,7 +5,8 @@ workers and threads.
 
 The company is signed up like any other; its customers are written with COPY, with the
 derived columns (name_key, phone_key, search_text) computed by the product's own helpers,
-all owned by the owner (an administrator: the list is not narrowed by visibility). Load
+all owned by the owner (an administrator: the list is not narrowed by visibility). The
+product runs with the plan's API rate limit on, as in production. Load
 comes from threads in this process using keep-alive connections; the two servers take
 turns in short rounds so that drift hits both alike. Measured twice: one client at a
 time (latency) and several at once (throughput of the two workers).
@@ -36,6 +37,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg import sql
 
+from billing.models import BillingAccount, Plan
 from crm_core.records import name_key, phone_key, search_text
 from tenants.models import Tenant
 from tenants.provisioning import pool_refill
@@ -96,6 +98,12 @@ def _company() -> tuple[Tenant, str]:
     )
     if result.tenant.status != Tenant.Status.TRIAL:
         raise RuntimeError(f"bench company is {result.tenant.status}, not on a trial")
+    # A plan whose API rate the load cannot reach: the throttle counts every request in
+    # Redis (as in production) without refusing the benchmark's.
+    plan = Plan.objects.create(
+        code="bench-list", name="Bench list", price_per_user=0, api_rate_per_minute=10**9
+    )
+    BillingAccount.objects.update_or_create(tenant=result.tenant, defaults={"plan": plan})
     return result.tenant, result.api_token
 
 
@@ -181,12 +189,12 @@ class Server:
     log: Path
 
 
-def _start(label: str, app: str, sizes: Sizes, log_dir: Path) -> Server:
+def _start(label: str, app: str, sizes: Sizes, log_dir: Path, **extra_env: str) -> Server:
     """gunicorn with `app`, on the bench database, as tests/conftest.py runs the product."""
     port = _free_port()
     log = log_dir / f"{label}.log"
     env = dict(os.environ)  # DATABASE_URL already points at crm_bench
-    env.update(CRM_TESTING="1", LOG_FORMAT="text", LOG_LEVEL="WARNING")
+    env.update(CRM_TESTING="1", LOG_FORMAT="text", LOG_LEVEL="WARNING", **extra_env)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -406,7 +414,11 @@ def run(sizes: Sizes, progress) -> Section:
         servers = {}
         try:
             progress("starting the product's and the reference's gunicorn")
-            servers["product"] = _start("product", "crm_platform.wsgi", sizes, Path(log_dir))
+            # The plan's rate limit is on, as in production (CRM_TESTING turns it off by
+            # default): its Redis round trip is part of every API request.
+            servers["product"] = _start(
+                "product", "crm_platform.wsgi", sizes, Path(log_dir), API_PLAN_RATE_LIMITS="1"
+            )
             servers["reference"] = _start(
                 "reference", "bench.crm_list_app:application", sizes, Path(log_dir)
             )

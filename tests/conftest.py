@@ -239,6 +239,17 @@ def world(django_db_setup, django_db_blocker) -> World:
     return world
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _verify_lean_statements():
+    """Every lean list page served from the statement cache is checked against Django's
+    own compile of the same queryset (crm_platform.kernel.lean_rows)."""
+    from crm_platform.kernel import lean_rows
+
+    lean_rows.VERIFY = True
+    yield
+    lean_rows.VERIFY = False
+
+
 @pytest.fixture(autouse=True)
 def _schema_hygiene():
     """Every test starts and must end on the public schema with a cold host cache."""

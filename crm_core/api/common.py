@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import Team, User
 from accounts.permissions import api_permission
 from accounts.roles import Perm, has_perm
+from crm_platform.kernel.lean_rows import lean
 from crm_platform.kernel.pagination import CursorPagination
 from crm_platform.kernel.serializers import StrictInput
 from customization.api_support import CustomFieldsInput, list_query, secured_rows
@@ -103,10 +104,11 @@ def lean_list_response(
     shape: Callable[[list], list],
 ) -> Response:
     """One page of a lean list: validated filters -> rows(user=, filters=) (a .values()
-    queryset) -> a cursor page -> shape(rows). Non-unique orderings get "-id" as the
-    tie-breaker so cursors stay stable. Field filters and orderings on any standard or
-    custom field (customization.api_support.ListQuery) and the reader's field security
-    apply to every lean list."""
+    queryset, evaluated through kernel.lean_rows) -> a cursor page -> shape(rows).
+    Non-unique orderings get "-id" as the tie-breaker so cursors stay stable. Field
+    filters and orderings on any standard or custom field
+    (customization.api_support.ListQuery) and the reader's field security apply to every
+    lean list."""
     values, errors = {}, {}
     params = request.query_params
     query = None
@@ -121,7 +123,7 @@ def lean_list_response(
     ordering = values.get("ordering", "-id")
     paginator = CursorPagination()
     paginator.ordering = ordering if ordering.lstrip("-") == "id" else (ordering, "-id")
-    queryset = rows(user=request.user, filters=values)
+    queryset = lean(rows(user=request.user, filters=values))  # SQL compiled once per shape
     if query is not None:
         try:
             queryset = query.apply(queryset)

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.roles import Perm, Visibility, has_perm, visibility_of
+from crm_platform.kernel.lean_rows import values_base
 
 from ..models import Activity, Contact, Customer, Deal, Lead
 from ..records import visible
@@ -55,13 +56,20 @@ def activity_visible_q(user) -> Q:
     return q
 
 
-def activity_queryset(*, user, filters: dict | None = None, now: datetime | None = None):
+def activity_queryset(
+    *,
+    user,
+    filters: dict | None = None,
+    now: datetime | None = None,
+    base: QuerySet | None = None,
+):
     """Activities `user` may see, narrowed by `filters`: kind, assignee ("me" or an id),
     due_after, due_before, done (true/false), customer, contact, lead, deal."""
     filters = filters or {}
+    queryset = Activity.objects.all() if base is None else base
     if not has_perm(user, Perm.VIEW_RECORDS):
-        return Activity.objects.none()
-    queryset = Activity.objects.filter(activity_visible_q(user))
+        return queryset.none()
+    queryset = queryset.filter(activity_visible_q(user))
     if filters.get("kind"):
         queryset = queryset.filter(kind=filters["kind"])
     assignee = filters.get("assignee")
@@ -82,7 +90,7 @@ def activity_queryset(*, user, filters: dict | None = None, now: datetime | None
 
 
 def activity_rows(*, user, filters: dict | None = None) -> QuerySet:
-    return activity_queryset(user=user, filters=filters).values(*LIST_FIELDS)
+    return activity_queryset(user=user, filters=filters, base=values_base(Activity, LIST_FIELDS))
 
 
 def activity_get(*, user, pk: int) -> Activity:

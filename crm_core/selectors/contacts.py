@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from crm_platform.kernel.lean_rows import values_base
+
 from ..models import Contact
 from ..records import visible
 from .search import search_filter
@@ -30,11 +32,13 @@ LIST_FIELDS = (
 ORDERINGS = {"-id", "id", "name", "-name", "-updated_at", "updated_at", "-created_at", "created_at"}
 
 
-def contact_queryset(*, user, filters: dict | None = None) -> QuerySet[Contact]:
+def contact_queryset(
+    *, user, filters: dict | None = None, base: QuerySet | None = None
+) -> QuerySet[Contact]:
     """Contacts `user` may see, narrowed by `filters`: q (name, e-mail or phone
     fragment), customer (id), owner ("me" or an id), decision_role."""
     filters = filters or {}
-    queryset = visible(Contact.objects.all(), user)
+    queryset = visible(Contact.objects.all() if base is None else base, user)
     queryset = search_filter(queryset, filters.get("q") or "")
     if filters.get("customer"):
         queryset = queryset.filter(customer_id=filters["customer"])
@@ -49,7 +53,7 @@ def contact_queryset(*, user, filters: dict | None = None) -> QuerySet[Contact]:
 
 
 def contact_rows(*, user, filters: dict | None = None) -> QuerySet:
-    return contact_queryset(user=user, filters=filters).values(*LIST_FIELDS)
+    return contact_queryset(user=user, filters=filters, base=values_base(Contact, LIST_FIELDS))
 
 
 def contact_get(*, user, pk: int) -> Contact:

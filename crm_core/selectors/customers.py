@@ -7,6 +7,8 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
+from crm_platform.kernel.lean_rows import values_base
+
 from ..models import Activity, Customer, FieldChange, PoolMove
 from ..records import visible
 from .search import search_filter
@@ -48,12 +50,14 @@ ORDERINGS = {
 }
 
 
-def customer_queryset(*, user, filters: dict | None = None) -> QuerySet[Customer]:
+def customer_queryset(
+    *, user, filters: dict | None = None, base: QuerySet | None = None
+) -> QuerySet[Customer]:
     """Customers `user` may see (with the public pool), narrowed by `filters`:
     q (name, e-mail or phone fragment), owner ("me", "pool" or an id), team, region,
     kind, relationship_stage, lifecycle_stage, value_tier, is_key_account, tag."""
     filters = filters or {}
-    queryset = visible(Customer.objects.all(), user, include_pool=True)
+    queryset = visible(Customer.objects.all() if base is None else base, user, include_pool=True)
     queryset = search_filter(queryset, filters.get("q") or "")
     owner = filters.get("owner")
     if owner == "me":
@@ -76,7 +80,7 @@ def customer_queryset(*, user, filters: dict | None = None) -> QuerySet[Customer
 
 
 def customer_rows(*, user, filters: dict | None = None) -> QuerySet:
-    return customer_queryset(user=user, filters=filters).values(*LIST_FIELDS)
+    return customer_queryset(user=user, filters=filters, base=values_base(Customer, LIST_FIELDS))
 
 
 def customer_get(*, user, pk: int) -> Customer:

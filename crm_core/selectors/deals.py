@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from crm_platform.kernel.lean_rows import values_base
 
 from ..models import Deal, DealStageChange, FieldChange, Pipeline, Stage
 from ..records import visible
@@ -53,12 +54,14 @@ ORDERINGS = {
 BOARD_CARDS_PER_STAGE = 100
 
 
-def deal_queryset(*, user, filters: dict | None = None) -> QuerySet[Deal]:
+def deal_queryset(
+    *, user, filters: dict | None = None, base: QuerySet | None = None
+) -> QuerySet[Deal]:
     """Deals `user` may see, narrowed by `filters`: q (name or customer name fragment),
     pipeline, stage, owner ("me" or an id), customer, closing_after, closing_before
     (expected close, inclusive), status (open, won, lost)."""
     filters = filters or {}
-    queryset = visible(Deal.objects.all(), user)
+    queryset = visible(Deal.objects.all() if base is None else base, user)
     if q := (filters.get("q") or "").strip():
         q = unicodedata.normalize("NFKC", q)
         queryset = queryset.filter(Q(name__icontains=q) | Q(customer__name__icontains=q))
@@ -80,7 +83,7 @@ def deal_queryset(*, user, filters: dict | None = None) -> QuerySet[Deal]:
 
 
 def deal_rows(*, user, filters: dict | None = None) -> QuerySet:
-    return deal_queryset(user=user, filters=filters).values(*LIST_FIELDS)
+    return deal_queryset(user=user, filters=filters, base=values_base(Deal, LIST_FIELDS))
 
 
 def deal_get(*, user, pk: int) -> Deal:

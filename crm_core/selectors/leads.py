@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from crm_platform.kernel.lean_rows import values_base
+
 from ..models import Activity, FieldChange, Lead, PoolMove
 from ..records import visible
 from .search import search_filter
@@ -45,12 +47,14 @@ ORDERINGS = {
 }
 
 
-def lead_queryset(*, user, filters: dict | None = None) -> QuerySet[Lead]:
+def lead_queryset(
+    *, user, filters: dict | None = None, base: QuerySet | None = None
+) -> QuerySet[Lead]:
     """Leads `user` may see (with the public pool), narrowed by `filters`: q (name,
     company, e-mail or phone fragment), owner ("me", "pool" or an id), status, source,
     purchase_window, team, region, qualified (all three MAN flags)."""
     filters = filters or {}
-    queryset = visible(Lead.objects.all(), user, include_pool=True)
+    queryset = visible(Lead.objects.all() if base is None else base, user, include_pool=True)
     queryset = search_filter(queryset, filters.get("q") or "")
     owner = filters.get("owner")
     if owner == "me":
@@ -72,7 +76,7 @@ def lead_queryset(*, user, filters: dict | None = None) -> QuerySet[Lead]:
 
 
 def lead_rows(*, user, filters: dict | None = None) -> QuerySet:
-    return lead_queryset(user=user, filters=filters).values(*LIST_FIELDS)
+    return lead_queryset(user=user, filters=filters, base=values_base(Lead, LIST_FIELDS))
 
 
 def lead_get(*, user, pk: int) -> Lead:

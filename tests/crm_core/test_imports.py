@@ -164,6 +164,42 @@ def test_auto_mapping_in_three_languages():
     }
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "plain@example.com",
+        "UPPER.Case+tag@Example.CO.JP",
+        '"quoted local"@example.com',
+        "someone@localhost",
+        "someone@[192.168.0.1]",
+        "not-an-email",
+        "two@@example.com",
+        "trailing-dot@example.",
+        "no-tld@example",
+        "space in@example.com",
+        "中文@例子.中国",
+        "x" * 250 + "@example.com",  # over the field's 254 characters
+    ],
+)
+def test_import_email_rule_is_the_model_fields(raw):
+    """The import's e-mail check (compiled once, no Field.clean per row) accepts what the
+    model field accepts and reports the field's own message otherwise."""
+    from django.core.exceptions import ValidationError
+
+    from crm_core.services.imports import _cleaner
+
+    field = Customer._meta.get_field("email")
+    try:
+        expected = ("ok", field.clean(raw, None))
+    except ValidationError as exc:
+        expected = ("error", exc.messages[0])
+    try:
+        got = ("ok", _cleaner(Customer, "email")(raw))
+    except ValidationError as exc:
+        got = ("error", exc.messages[0])
+    assert got == expected
+
+
 @db
 def test_contacts_and_leads(world, people):
     with tenant_context(world.a.tenant):
