@@ -2,10 +2,13 @@
 
 Migrations run once, on the template schema (a Tenant row in state `template`, so
 `migrate_schemas` keeps it current like every other tenant). Its SQL, taken with
-pg_dump, is stored as a TemplateSnapshot keyed by the migrations applied; a new schema
-is that SQL replayed under a new name in one round trip (~tens of ms, flat in the
-number of tenants). The pool keeps TENANT_POOL_SIZE such schemas ready (state
-`pooled`: real tenants for migrations, without host or users) for signup to claim.
+pg_dump and rewritten into a cheaper script (`replay_sql`), is stored as a
+TemplateSnapshot keyed by the migrations applied; a new schema is that SQL replayed under
+a new name in one round trip. Its cost is flat in the number of tenants but grows with
+the template's objects (tables, indexes, keys): PostgreSQL's catalog work per object is
+the floor. The pool keeps TENANT_POOL_SIZE such schemas ready (state `pooled`: real
+tenants for migrations, without host or users) for signup to claim, so signup never waits
+for a replay.
 """
 
 from __future__ import annotations
