@@ -59,8 +59,9 @@ def test_the_snapshot_is_the_rewritten_script(world):
     tables = [s for s in statements if s.startswith("CREATE TABLE")]
     alters = [s for s in statements if s.startswith("ALTER")]
     assert len(tables) > 50 and all("PRIMARY KEY" in s for s in tables)
-    assert len(alters) <= 3 and all("FOREIGN KEY" in s for s in alters)  # cycles only
-    assert len([s for s in statements if s.startswith("INSERT")]) == 3  # one per table
+    assert all("FOREIGN KEY" in s for s in alters)  # only foreign keys closing a cycle
+    inserts = [s.split()[2] for s in statements if s.startswith("INSERT")]
+    assert inserts and len(inserts) == len(set(inserts))  # one INSERT per table with rows
 
 
 def test_pooled_and_template_schemas_are_migrated_like_every_tenant(world):
