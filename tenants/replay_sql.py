@@ -16,9 +16,10 @@ indexes: a table with pending (deferred) foreign-key checks cannot be indexed.
 
 Moving rows after the indexes and keys is only equivalent because nothing else in the dump
 reacts to rows. So only the statements pg_dump writes for this project's schema are
-rewritten (tables, identity columns, constraints, indexes, rows, sequence values); any
-other statement after the first table (a trigger, a view, a NOT VALID constraint...)
-returns the dump unchanged: slower, never wrong (a test checks the template is rewritten).
+rewritten (tables, identity columns, column settings, constraints, indexes, rows, sequence
+values); any other statement after the first table (a trigger, a view, a NOT VALID
+constraint...) returns the dump unchanged: slower, never wrong (a test checks the
+template is rewritten).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ _ADD_CONSTRAINT = re.compile(
     r"(?:PRIMARY KEY|UNIQUE|CHECK|EXCLUDE|FOREIGN KEY) .*)",
     re.DOTALL,
 )
+# Per-column settings (options such as n_distinct, statistics target, storage) pg_dump
+# writes one statement each after the table; they do not depend on keys or rows.
+_COLUMN_SETTING = re.compile(
+    r"ALTER TABLE ONLY (?P<table>\S+) (?P<setting>ALTER COLUMN \S+ "
+    r"SET (?:\(.*\)|STATISTICS \S+|STORAGE \S+|COMPRESSION \S+))",
+    re.DOTALL,
+)
 _REFERENCES = re.compile(r"\bREFERENCES (?P<table>[^\s(]+)\(")
 _CREATE_INDEX = re.compile(r"CREATE (?:UNIQUE )?INDEX ")
 _ROWS = re.compile(r"INSERT INTO |SELECT pg_catalog\.setval\(")
@@ -72,6 +80,7 @@ class _Table:
     body: str
     constraints: list[str] = field(default_factory=list)
     foreign_keys: list[tuple[str, str]] = field(default_factory=list)  # (referenced, clause)
+    column_settings: list[str] = field(default_factory=list)
 
     def add_identity(self, column: str, identity: str) -> bool:
         # Only on a plain "<column> <type> NOT NULL" line, at its end.
@@ -84,13 +93,17 @@ class _Table:
         """Whether a foreign key to `referenced` can be declared in this CREATE TABLE."""
         return referenced in created or referenced == self.name or referenced not in tables
 
-    def create(self, created: set[str], tables: dict[str, _Table]) -> tuple[str, list[str]]:
-        """This table's CREATE TABLE, and the foreign keys to tables not created yet."""
+    def create(self, created: set[str], tables: dict[str, _Table]) -> tuple[list[str], list[str]]:
+        """This table's CREATE TABLE (and one ALTER TABLE with its column settings, which
+        CREATE TABLE cannot hold), and the foreign keys to tables not created yet."""
         inline, later = [], []
         for referenced, clause in self.foreign_keys:
             (inline if self.can_hold(referenced, created, tables) else later).append(clause)
         body = ",\n".join([self.body, *(f"    {c}" for c in [*self.constraints, *inline])])
-        return f"CREATE TABLE {self.name} (\n{body}\n)", later
+        statements = [f"CREATE TABLE {self.name} (\n{body}\n)"]
+        if self.column_settings:
+            statements.append(_alter(self.name, self.column_settings))
+        return statements, later
 
 
 def replay_script(dump: str) -> str:
@@ -121,6 +134,8 @@ def replay_script(dump: str) -> str:
                 table.foreign_keys.append((reference["table"], constraint))
             else:
                 table.constraints.append(constraint)
+        elif (match := _COLUMN_SETTING.fullmatch(statement)) and match["table"] in tables:
+            tables[match["table"]].column_settings.append(match["setting"])
         elif _CREATE_INDEX.match(statement):
             indexes.append(statement)
         elif _ROWS.match(statement):
@@ -132,6 +147,11 @@ def replay_script(dump: str) -> str:
 
 def _script(statements: list[str]) -> str:
     return "".join(f"{statement};\n" for statement in statements)
+
+
+def _alter(table: str, actions: list[str]) -> str:
+    """One ALTER TABLE for several actions: one pass over the catalog, not one each."""
+    return f"ALTER TABLE ONLY {table}\n    " + ",\n    ".join(actions)
 
 
 def _tables_in_reference_order(tables: dict[str, _Table]) -> list[str]:
@@ -150,10 +170,9 @@ def _tables_in_reference_order(tables: dict[str, _Table]) -> list[str]:
             table = next(t for t in pending if _in_cycle(t, tables, created))
         pending.remove(table)
         create, later = table.create(created, tables)
-        statements.append(create)
+        statements += create
         if later:
-            adds = ",\n    ".join(f"ADD {clause}" for clause in later)
-            cycle_keys.append(f"ALTER TABLE ONLY {table.name}\n    {adds}")
+            cycle_keys.append(_alter(table.name, [f"ADD {clause}" for clause in later]))
         created.add(table.name)
     return statements + cycle_keys
 

@@ -26,7 +26,8 @@ _QUERIES = {
         SELECT c.relname, a.attname,
                row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),
                format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-               a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname
+               a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname,
+               a.attstattarget
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace

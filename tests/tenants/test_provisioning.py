@@ -59,7 +59,7 @@ def test_the_snapshot_is_the_rewritten_script(world):
     tables = [s for s in statements if s.startswith("CREATE TABLE")]
     alters = [s for s in statements if s.startswith("ALTER")]
     assert len(tables) > 50 and all("PRIMARY KEY" in s for s in tables)
-    assert all("FOREIGN KEY" in s for s in alters)  # only foreign keys closing a cycle
+    assert not [s for s in alters if "IDENTITY" in s or "PRIMARY KEY" in s or "UNIQUE" in s]
     inserts = [s.split()[2] for s in statements if s.startswith("INSERT")]
     assert inserts and len(inserts) == len(set(inserts))  # one INSERT per table with rows
 
