@@ -64,6 +64,31 @@ def verify_schemas() -> int:
     return len(relations)
 
 
+def template_objects() -> dict[str, int]:
+    """What a replay creates, by kind: its cost is catalog work per object (design.md's
+    target was set on a smaller template), so the figures are read against these."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE c.relkind = 'r'),"
+            " count(*) FILTER (WHERE c.relkind = 'i'),"
+            " count(*) FILTER (WHERE c.relkind = 'S'),"
+            " count(*) FILTER (WHERE c.relkind = 'r' AND c.reltoastrelid <> 0),"
+            " (SELECT count(*) FROM pg_constraint k WHERE k.connamespace = n.oid"
+            "  AND k.contype = 'f')"
+            " FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
+            " WHERE n.nspname = %s GROUP BY n.oid",
+            [TEMPLATE_SCHEMA_NAME],
+        )
+        tables, indexes, sequences, toast, foreign_keys = cursor.fetchone()
+    return {
+        "template_tables": tables,
+        "template_toast_tables": toast,
+        "template_indexes": indexes,
+        "template_sequences": sequences,
+        "template_foreign_keys": foreign_keys,
+    }
+
+
 def _prime() -> None:
     """Open the connection and set the search_path before a sample, so a reconnect
     (migrate_schemas closes the connection) is never billed to the next sample."""
@@ -144,6 +169,7 @@ def run(sizes: Sizes, progress) -> Section:
     pool_refill(target=settings.TENANT_POOL_SIZE)
     section.facts["template_setup_s"] = round((perf_counter_ns() - start) / 1e9, 2)
     section.facts["pool_size"] = settings.TENANT_POOL_SIZE
+    section.facts.update(template_objects())
 
     claim = Series("claim", "(a) claim from warm pool + mark claimed")
     refill = Series("refill", "(b) refill: template replay, 1 schema")

@@ -4,7 +4,7 @@ fallback, and a deploy's new migrations reaching the template snapshot."""
 import threading
 import time
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -130,3 +130,36 @@ def test_new_migrations_produce_a_new_snapshot(world, committed):
             )
         provisioning.template_sql()
     assert TemplateSnapshot.objects.get().fingerprint == before
+
+
+def _synchronous_commit_settings(during) -> list[str]:
+    """synchronous_commit as seen by each statement `during()` runs on the connection."""
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('INSERT INTO "tenants_tenant"'):
+            with context["connection"].cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                seen.append(cursor.fetchone()[0])
+        return result
+
+    with connection.execute_wrapper(spy):
+        during()
+    return seen
+
+
+def test_a_pool_refill_commits_without_waiting_for_disk_and_only_itself(world, committed):
+    pooled = Tenant.objects.filter(status="pooled").count()
+    assert _synchronous_commit_settings(lambda: pool_refill(target=pooled + 1)) == ["off"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # the next transaction (a signup) waits again
+
+    def refill_in_a_callers_transaction():
+        with transaction.atomic():
+            pool_refill(target=pooled + 2)
+            transaction.set_rollback(True)
+
+    # There the commit is the caller's, and the caller's durability is not ours to lower.
+    assert _synchronous_commit_settings(refill_in_a_callers_transaction) == ["on"]
