@@ -63,10 +63,7 @@ def _clean(activity: Activity, actor: User) -> None:
     for name in linked:
         if not can_see(actor, getattr(activity, name)):
             errors[name] = [_("Choose a record you can see.")]
-    if (
-        activity.assignee_id
-        and not User.objects.filter(pk=activity.assignee_id, is_active=True).exists()
-    ):
+    if activity.assignee_id and not _assignee_active(activity):
         errors["assignee"] = [_("Choose an active user.")]
     if activity.starts_at and activity.ends_at and activity.ends_at < activity.starts_at:
         errors["ends_at"] = [_("The end is before the start.")]
@@ -80,6 +77,12 @@ def _clean(activity: Activity, actor: User) -> None:
         activity.starts_at = timezone.now()  # a meeting logged without a time: now
     if errors:
         raise ValidationError(errors)
+
+
+def _assignee_active(activity: Activity) -> bool:
+    if Activity.assignee.is_cached(activity):  # the user the caller just loaded
+        return activity.assignee.is_active
+    return User.objects.filter(pk=activity.assignee_id, is_active=True).exists()
 
 
 def _fill_links(activity: Activity) -> None:
