@@ -68,14 +68,11 @@ class ProcessBuilder(Builder):
         actions split by outcome, and the steps."""
         definition = self.definition()
         get = self.data.get
-        whens = [
-            get(f"act-{i}-when") or "approved" for i in range(self.actions) if get(f"act-{i}-type")
-        ]
-        rows = [i for i in range(self.actions) if get(f"act-{i}-type")]
         outcome = {key: [] for key in OUTCOMES}
         self._outcome_rows = {key: [] for key in OUTCOMES}
-        for row, action, when in zip(rows, definition["actions"], whens, strict=True):
-            key = "on_rejected" if when == "rejected" else "on_approved"
+        rows = [i for i in range(self.actions) if get(f"act-{i}-type")]  # as definition() skips
+        for row, action in zip(rows, definition["actions"], strict=True):
+            key = "on_rejected" if get(f"act-{row}-when") == "rejected" else "on_approved"
             outcome[key].append(action)
             self._outcome_rows[key].append(row)
         steps = []
