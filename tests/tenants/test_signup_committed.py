@@ -22,23 +22,42 @@ def test_empty_pool_falls_back_to_background_provisioning(world, committed, cele
     with holder.cursor() as cursor:
         cursor.execute("BEGIN")
         cursor.execute("SELECT id FROM tenants_tenant WHERE status = 'pooled' FOR UPDATE")
+    # The background build is fast enough to finish before the pages below are asked for.
+    # Between the signup's commit and its queued task (on_commit callbacks run in order),
+    # another transaction takes a SHARE lock on the company table: the worker can build
+    # the schema but not mark the company ready until the checks below are done.
+    blocker = connections.create_connection("default")
+    blocker.set_schema_to_public()
+
+    def hold_provisioning_open():
+        with blocker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("LOCK TABLE tenants_tenant IN SHARE MODE")
+
     try:
-        result = tenant_signup(
-            company_name="Slow Start",
-            subdomain="slow-start",
-            email="owner@slow.example.com",
-            password=PASSWORD,
-        )
+        with transaction.atomic():
+            transaction.on_commit(hold_provisioning_open)
+            result = tenant_signup(
+                company_name="Slow Start",
+                subdomain="slow-start",
+                email="owner@slow.example.com",
+                password=PASSWORD,
+            )
     finally:
         with holder.cursor() as cursor:
             cursor.execute("ROLLBACK")
         holder.close()
-    tenant = result.tenant
-    assert tenant.status == "provisioning"
-    page = client_for(tenant.host).get("/accounts/login/")
-    assert page.status_code == 503 and b"refresh" in page.content
-    api = client_for(tenant.host, result.api_token).get("/api/v1/me/")
-    assert api.status_code == 503 and api.json()["error"]["code"] == "provisioning"
+    try:
+        tenant = result.tenant
+        assert tenant.status == "provisioning"
+        page = client_for(tenant.host).get("/accounts/login/")
+        assert page.status_code == 503 and b"refresh" in page.content
+        api = client_for(tenant.host, result.api_token).get("/api/v1/me/")
+        assert api.status_code == 503 and api.json()["error"]["code"] == "provisioning"
+    finally:
+        with blocker.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        blocker.close()
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
