@@ -17,8 +17,6 @@ from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,7 +25,7 @@ from crm_platform.outbox.actor import acting_as
 from .actions import ActionFailed, Context, action_run, wait_until
 from .conditions import condition_fields, conditions_evaluate
 from .entities import ENTITIES
-from .models import WorkflowRule, WorkflowRun, WorkflowStep
+from .models import WorkflowRule, WorkflowRuleVersion, WorkflowRun, WorkflowStep
 
 logger = logging.getLogger(__name__)
 
@@ -123,28 +121,56 @@ def _continue_later(runs: list[WorkflowRun]) -> None:
     transaction.on_commit(lambda: workflow_process_records_task.delay(records), robust=True)
 
 
+# The due runs of some records, oldest first and at most MAX_RUNS_PER_RECORD each, with
+# their (immutable) versions. Fixed text: Django compiled the same statement from a
+# queryset with a window and two joins in ~4 ms a pass, ten times the query's own time.
+_DUE_RUNS_SQL = """
+SELECT due.*, version.number AS version_number, version.trigger AS version_trigger,
+       version.conditions AS version_conditions, version.actions AS version_actions,
+       version.author_id AS version_author_id
+FROM (
+    SELECT run.*, row_number() OVER (
+        PARTITION BY run.record_type, run.record_id ORDER BY run.id
+    ) AS place
+    FROM customization_workflowrun run
+    JOIN unnest(%s::varchar[], %s::bigint[]) AS record(record_type, record_id)
+      ON run.record_type = record.record_type AND run.record_id = record.record_id
+    WHERE run.status = 'pending' OR (run.status = 'waiting' AND run.resume_at <= %s)
+) due
+JOIN customization_workflowruleversion version ON version.id = due.version_id
+WHERE due.place <= %s
+ORDER BY due.id
+"""
+
+
 def _due_runs(records: list[tuple[str, int]], now: datetime) -> list[WorkflowRun]:
     """The records' due runs in id order (the order their events happened), at most
-    MAX_RUNS_PER_RECORD of each record."""
-    ids_by_type: dict[str, list[int]] = {}
-    for record_type, record_id in records:
-        ids_by_type.setdefault(record_type, []).append(record_id)
-    of_records = Q()
-    for record_type, ids in ids_by_type.items():
-        of_records |= Q(record_type=record_type, record_id__in=ids)
-    return list(
-        WorkflowRun.objects.select_related("version__author", "rule")
-        .filter(of_records)
-        .filter(
-            Q(status=WorkflowRun.Status.PENDING)
-            | Q(status=WorkflowRun.Status.WAITING, resume_at__lte=now)
+    MAX_RUNS_PER_RECORD of each, each with its version and the version's author."""
+    runs = list(
+        WorkflowRun.objects.raw(
+            _DUE_RUNS_SQL,
+            [
+                [record_type for record_type, _id in records],
+                [record_id for _type, record_id in records],
+                now,
+                MAX_RUNS_PER_RECORD,
+            ],
         )
-        .annotate(
-            place=Window(RowNumber(), partition_by=["record_type", "record_id"], order_by="id")
-        )
-        .filter(place__lte=MAX_RUNS_PER_RECORD)
-        .order_by("id")
     )
+    authors = User.objects.in_bulk({run.version_author_id for run in runs} - {None})
+    json_field = WorkflowRuleVersion._meta.get_field("trigger")
+    for run in runs:
+        run.version = WorkflowRuleVersion(
+            id=run.version_id,
+            rule_id=run.rule_id,
+            number=run.version_number,
+            author=authors.get(run.version_author_id),
+            **{
+                name: json_field.from_db_value(getattr(run, f"version_{name}"), None, connection)
+                for name in ("trigger", "conditions", "actions")
+            },
+        )
+    return runs
 
 
 def _records_load(runs: list[WorkflowRun]) -> dict[tuple[str, int], object]:
@@ -217,7 +243,7 @@ def run_execute(*, run: WorkflowRun, record, now: datetime, log: _Log) -> Workfl
             run, log, WorkflowRun.Status.STOPPED, started, error="the record was deleted"
         )
     if run.chain_depth >= MAX_CHAIN_DEPTH:
-        _flag_loop(run.rule)
+        _flag_loop(run.rule_id)
         return _finish(
             run,
             log,
@@ -319,10 +345,11 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _flag_loop(rule: WorkflowRule) -> None:
-    WorkflowRule.objects.filter(pk=rule.pk).update(
+def _flag_loop(rule_id: int) -> None:
+    WorkflowRule.objects.filter(pk=rule_id).update(
         is_enabled=False,
+        updated_at=timezone.now(),  # moves the event rules' stamp (handlers)
         disabled_reason=f"Stopped after {MAX_CHAIN_DEPTH} automated changes in a row: "
         "the rule seems to trigger itself. Check its conditions, then enable it again.",
     )
-    logger.warning("workflow rule %s stopped: chain depth limit", rule.pk)
+    logger.warning("workflow rule %s stopped: chain depth limit", rule_id)

@@ -61,14 +61,33 @@ def _runs_insert(runs: list[WorkflowRun]) -> None:
     WorkflowRun.objects.bulk_create(runs, ignore_conflicts=True)
 
 
+# A change to any rule moves this stamp (saves set updated_at; deletes lower the count).
+_RULES_STAMP_SQL = "SELECT count(*), max(updated_at), max(id) FROM customization_workflowrule"
+_event_rules_cache: dict[str, tuple[tuple, dict]] = {}  # schema -> (stamp, rules)
+
+
 def _event_rules() -> dict[str, list[WorkflowRule]]:
-    """The enabled rules with a record-event trigger, by entity."""
+    """The enabled rules with a record-event trigger, by entity.
+
+    Kept per process and company while the rules table's stamp is unchanged: loading
+    the rules with their versions cost ~1.5 ms a dispatcher batch, the stamp ~0.2 ms.
+    The cached rules are only read (their versions are immutable).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_RULES_STAMP_SQL)
+        stamp = cursor.fetchone()
+    cached = _event_rules_cache.get(connection.schema_name)
+    if cached and cached[0] == stamp:
+        return cached[1]
     rules = defaultdict(list)
     for rule in WorkflowRule.objects.filter(
         is_enabled=True, current_version__isnull=False
     ).select_related("current_version"):
         if rule.current_version.trigger["type"] in EVENT_TRIGGERS:
             rules[rule.entity].append(rule)
+    if len(_event_rules_cache) >= 1_000:  # companies this process has served
+        _event_rules_cache.clear()
+    _event_rules_cache[connection.schema_name] = (stamp, rules)
     return rules
 
 

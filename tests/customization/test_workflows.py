@@ -21,12 +21,14 @@ from crm_core.services.leads import lead_create, lead_update
 from crm_platform.outbox.services import outbox_dispatch_pending
 from customization.workflows.engine import (
     MAX_CHAIN_DEPTH,
+    _flag_loop,
     runs_process_record,
     runs_process_records,
 )
 from customization.workflows.models import WorkflowRule, WorkflowRun, WorkflowStep
 from customization.workflows.services import (
     rule_create,
+    rule_delete,
     rule_dry_run,
     rule_update,
     rules_disable_for_field,
@@ -146,7 +148,9 @@ def test_batches_cost_a_bounded_number_of_queries(world, crew):
         with CaptureQueriesContext(connection) as dispatch:
             assert outbox_dispatch_pending() == len(deals)
         sql = [query["sql"] for query in dispatch.captured_queries]
-        assert sum('FROM "customization_workflowrule"' in q for q in sql) == 1
+        # The rules' stamp once; the rules themselves are still cached from the last batch.
+        assert sum("FROM customization_workflowrule" in q for q in sql) == 1
+        assert sum('FROM "customization_workflowrule"' in q for q in sql) == 0
         assert sum('FROM "webhooks_endpoint"' in q for q in sql) == 1
         assert sum(q.startswith('INSERT INTO "customization_workflowrun"') for q in sql) == 1
         # The dispatcher's own (a savepoint in the test's transaction) and the batch's.
@@ -157,12 +161,68 @@ def test_batches_cost_a_bounded_number_of_queries(world, crew):
             assert runs_process_records(records=records, now=NOW) == len(deals)
         sql = [query["sql"] for query in processed.captured_queries]
         assert sum("pg_advisory_xact_lock" in q for q in sql) == 1
-        assert sum('"customization_workflow' in q for q in sql) == 3  # runs, steps, runs
+        assert sum("customization_workflow" in q for q in sql) == 3  # runs, steps, runs
         runs = WorkflowRun.objects.filter(record_type="deal", record_id__in=[d.pk for d in deals])
         assert {run.status for run in runs} == {"succeeded"}
         assert all(run.values_seen == {"amount": "600000.00"} and run.duration_ms for run in runs)
         assert WorkflowStep.objects.filter(run__in=runs, status="succeeded").count() == len(deals)
         assert Activity.objects.filter(deal__in=deals, kind="task").count() == len(deals)
+
+
+@in_transaction
+def test_cached_rules_follow_every_change(world, crew):
+    """The dispatcher keeps a company's rules between batches: enabling, editing,
+    deleting and the loop guard's flag must each apply to the very next event."""
+
+    def fired(deal) -> list[str]:
+        deal_update(deal=deal, actor=crew["east_rep"], data={"amount": deal.amount + 1})
+        outbox_dispatch_pending()
+        return sorted(
+            WorkflowRun.objects.filter(record_type="deal", record_id=deal.pk)
+            .order_by()
+            .values_list("rule__name", flat=True)
+            .distinct()
+        )
+
+    with tenant_context(world.a.tenant):
+        deal = _deal(crew, "Cached rules", 1000)
+        outbox_dispatch_pending()
+        rule = rule_create(
+            actor=crew["admin"],
+            data={
+                "entity": "deal",
+                "name": "Cached",
+                "trigger": {"type": "updated"},
+                "actions": [{"type": "notify", "title": "x"}],
+            },
+        )
+        assert fired(deal) == ["Cached"]
+        WorkflowRun.objects.all().delete()
+        rule_update(rule=rule, actor=crew["admin"], data={"is_enabled": False})
+        assert fired(deal) == []
+        rule_update(rule=rule, actor=crew["admin"], data={"is_enabled": True})
+        assert fired(deal) == ["Cached"]
+        WorkflowRun.objects.all().delete()
+        rule_update(rule=rule, actor=crew["admin"], data={"trigger": {"type": "created"}})
+        assert fired(deal) == []
+        rule_update(rule=rule, actor=crew["admin"], data={"trigger": {"type": "updated"}})
+        assert fired(deal) == ["Cached"]
+        WorkflowRun.objects.all().delete()
+        _flag_loop(rule.pk)
+        assert fired(deal) == []
+        other = rule_create(
+            actor=crew["admin"],
+            data={
+                "entity": "deal",
+                "name": "Other",
+                "trigger": {"type": "updated"},
+                "actions": [{"type": "notify", "title": "y"}],
+            },
+        )
+        assert fired(deal) == ["Other"]
+        WorkflowRun.objects.all().delete()
+        rule_delete(rule=other, actor=crew["admin"])
+        assert fired(deal) == []
 
 
 @in_transaction
