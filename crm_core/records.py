@@ -115,10 +115,10 @@ def search_text(*parts: str | Iterable[str]) -> str:
 
 
 def snapshot(record: Model, fields: Iterable[str]) -> dict[str, str]:
-    return {
-        field: _display(getattr(record, f"{field}_id", getattr(record, field, None)))
-        for field in fields
-    }
+    """Key fields as text; a foreign key as its id (read from `attname`, so the related
+    row is never fetched)."""
+    meta = record._meta
+    return {field: _display(getattr(record, meta.get_field(field).attname)) for field in fields}
 
 
 def _display(value) -> str:

@@ -54,7 +54,10 @@ def approval_pending(*, record_type: str, record_id: int) -> ApprovalRequest | N
 
 
 def approval_ensure_unlocked(*, record_type: str, record_id: int) -> None:
-    if approval_pending(record_type=record_type, record_id=record_id):
+    pending = ApprovalRequest.objects.filter(
+        record_type=record_type, record_id=record_id, status=ApprovalRequest.Status.PENDING
+    )
+    if pending.exists():  # every edit asks: no row loaded
         raise ValidationError(
             {"status": [_("This record is locked while it waits for an approval.")]}
         )
