@@ -41,6 +41,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.2,
 }
 CELERY_TASK_PUBLISH_RETRY = False
+# tenant-schemas-celery looks the sender's company up by schema before every task (a
+# query each); tasks only read its name and address, so a few seconds' copy is enough.
+CELERY_TASK_TENANT_CACHE_SECONDS = 10
 CELERY_BEAT_SCHEDULER = "tenants.tasks:LiveTenantScheduler"
 
 # Periodic jobs. Entries without `tenant_schemas` fan out to every live tenant.
