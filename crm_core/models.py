@@ -37,6 +37,7 @@ class OwnedRecord(CustomizableModel, TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # each owned record's <type>_owner_idx starts with it
     )
     team = models.ForeignKey(
         "accounts.Team",
@@ -166,6 +167,7 @@ class Contact(OwnedRecord):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="contacts",
+        db_index=False,  # contact_customer_idx starts with it
     )
     name = models.CharField(_("name"), max_length=200)
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
@@ -275,7 +277,12 @@ class Stage(TimeStampedModel):
         WON = "won", _("won")
         LOST = "lost", _("lost")
 
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    pipeline = models.ForeignKey(
+        Pipeline,
+        on_delete=models.CASCADE,
+        related_name="stages",
+        db_index=False,  # stage_unique_name starts with it
+    )
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(default=0)
     probability = models.PositiveSmallIntegerField(_("probability"), default=0)  # percent
@@ -303,6 +310,7 @@ class Deal(OwnedRecord):
         blank=True,
         on_delete=models.PROTECT,
         related_name="deals",
+        db_index=False,  # deal_customer_idx starts with it
     )
     contact = models.ForeignKey(
         Contact,
@@ -314,7 +322,11 @@ class Deal(OwnedRecord):
     )
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
     stage = models.ForeignKey(
-        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+        Stage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="deals",
+        db_index=False,  # deal_stage_idx starts with it
     )
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
@@ -402,6 +414,7 @@ class Activity(CustomizableModel, TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # activity_assignee_due_idx starts with it
     )
     created_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -415,7 +428,12 @@ class Activity(CustomizableModel, TimeStampedModel):
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     check_in_place = models.CharField(_("check-in place"), max_length=200, blank=True)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+        db_index=False,  # activity_customer_idx starts with it
     )
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
@@ -454,7 +472,12 @@ class Notification(models.Model):
         PAYMENT_DUE = "payment_due", _("payment due")
         CONTRACT_DATE = "contract_date", _("contract date")
 
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        USER,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,  # notification_unread_idx starts with it
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
@@ -507,7 +530,13 @@ class PoolMove(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices)
     from_user = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
     to_user = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        USER,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # poolmove_actor_idx starts with it
+    )
     reason = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField()
 
@@ -669,7 +698,12 @@ class PriceList(TimeStampedModel):
 
 
 class PriceListItem(models.Model):
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
+    price_list = models.ForeignKey(
+        PriceList,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_index=False,  # price_item_unique starts with it
+    )
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
     )

@@ -80,7 +80,12 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded", _("succeeded")
         FAILED = "failed", _("failed")
 
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        Endpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,  # delivery_endpoint_idx starts with it
+    )
     # The outbox event id, sent as `webhook-id`: the receiver's idempotency key.
     event_id = models.UUIDField(default=uuid.uuid4)
     event_type = models.CharField(max_length=100)
@@ -139,7 +144,12 @@ class Attempt(models.Model):
 class IdempotencyKey(models.Model):
     """The first successful response of an inbound request, per user and key."""
 
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        USER,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # idempotency_key_once starts with it
+    )
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()

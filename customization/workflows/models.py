@@ -42,7 +42,12 @@ class WorkflowRuleVersion(models.Model):
     """An immutable snapshot of a rule: editing a rule adds a version, so every run log
     shows the exact definition that ran."""
 
-    rule = models.ForeignKey(WorkflowRule, on_delete=models.CASCADE, related_name="versions")
+    rule = models.ForeignKey(
+        WorkflowRule,
+        on_delete=models.CASCADE,
+        related_name="versions",
+        db_index=False,  # wf_version_unique starts with it
+    )
     number = models.PositiveIntegerField()
     trigger = models.JSONField()
     conditions = models.JSONField(default=dict)
@@ -74,8 +79,18 @@ class WorkflowRun(models.Model):
         FAILED = "failed", _("failed")
         STOPPED = "stopped", _("stopped")
 
-    rule = models.ForeignKey(WorkflowRule, on_delete=models.CASCADE, related_name="runs")
-    version = models.ForeignKey(WorkflowRuleVersion, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(
+        WorkflowRule,
+        on_delete=models.CASCADE,
+        related_name="runs",
+        db_index=False,  # wf_run_rule_idx starts with it
+    )
+    version = models.ForeignKey(
+        WorkflowRuleVersion,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # wf_run_once starts with it
+    )
     record_type = models.CharField(max_length=20)
     record_id = models.BigIntegerField()
     firing_key = models.CharField(max_length=100)
@@ -123,7 +138,12 @@ class WorkflowStep(models.Model):
         FAILED = "failed", _("failed")
         WAITING = "waiting", _("waiting")
 
-    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
+    run = models.ForeignKey(
+        WorkflowRun,
+        on_delete=models.CASCADE,
+        related_name="steps",
+        db_index=False,  # wf_step_once starts with it
+    )
     index = models.PositiveSmallIntegerField()
     action_type = models.CharField(max_length=30)
     status = models.CharField(max_length=10, choices=Status.choices)
