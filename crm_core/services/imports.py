@@ -13,7 +13,8 @@ fails is handed to the model field for the exact message the API would give.
 
 Rows are written with PostgreSQL COPY, ids taken from the table's sequence beforehand;
 that and the light per-row validation reach the >= 13k validated rows/s of design.md,
-which per-row services (full_clean alone costs ~90 us per row) cannot.
+which per-row services (full_clean alone costs ~90 us per row) cannot. The next batch
+is validated while the server ingests the current batch's COPY (see `_Importer`).
 
 Modes: all_or_nothing validates every row first and writes only if none failed, in one
 transaction; skip_bad_rows writes each batch's good rows and reports every bad one.
