@@ -16,8 +16,9 @@ that and the light per-row validation reach the >= 13k validated rows/s of desig
 which per-row services (full_clean alone costs ~90 us per row) cannot. The next batch
 is validated while the server ingests the current batch's COPY (see `_Importer`).
 
-Modes: all_or_nothing validates every row first and writes only if none failed, in one
-transaction; skip_bad_rows writes each batch's good rows and reports every bad one.
+Modes: all_or_nothing writes in one transaction, stops writing at the first bad row and
+rolls everything back (still reporting every bad row); skip_bad_rows writes each batch's
+good rows and reports every bad one.
 Dedupe: skip (a row matching an existing record or an earlier row by e-mail, phone or
 name is skipped), update (the matching record takes the row's non-empty values) or
 create (no check).
