@@ -74,7 +74,11 @@ from .assignment import assignee_for
 logger = logging.getLogger(__name__)
 
 CUSTOM_PREFIX = "custom_fields."
-BATCH_SIZE = 5000
+# The first batch is small (nothing overlaps its validation), the others large: each
+# costs a duplicate lookup over the table (a sequential scan while the table's
+# statistics are new) and a few statements of its own.
+FIRST_BATCH_SIZE = 2000
+BATCH_SIZE = 20_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
 MODELS = {"customer": Customer, "contact": Contact, "lead": Lead}
@@ -780,17 +784,18 @@ class _Importer:
         progress = _ProgressWriter(job)
         try:
             with transaction.atomic() if all_or_nothing and writes else nullcontext():
-                upcoming = self._validate(validator, rows[:BATCH_SIZE], 0)
-                for start in range(0, len(rows), BATCH_SIZE):
+                batches = _batch_bounds(len(rows))
+                upcoming = self._validate(validator, rows, *next(iter(batches), (0, 0)))
+                for index, (_start, end) in enumerate(batches):
                     valid, errors, bad = upcoming
                     job.error_rows += bad
                     job.errors.extend(errors)
                     creates, updates = self._classify(valid)
                     write = writes and not (all_or_nothing and job.error_rows)
                     with self._writing(creates, updates) if write else nullcontext():
-                        nxt = start + BATCH_SIZE
-                        upcoming = self._validate(validator, rows[nxt : nxt + BATCH_SIZE], nxt)
-                    job.processed_rows = min(nxt, len(rows))
+                        following = batches[index + 1] if index + 1 < len(batches) else (end, end)
+                        upcoming = self._validate(validator, rows, *following)
+                    job.processed_rows = end
                     progress.save()
                 if all_or_nothing and writes and job.error_rows:
                     transaction.set_rollback(True)
@@ -808,12 +813,13 @@ class _Importer:
 
     # -- one batch: validate (while the previous COPY runs), then resolve and dedupe -----
 
-    def _validate(self, validator: RowValidator, batch: list, start: int):
-        """(valid rows, errors, bad row count); no database: a COPY may hold the connection."""
+    def _validate(self, validator: RowValidator, rows: list, start: int, end: int):
+        """(valid rows, errors, bad row count) of rows[start:end]; no database: a COPY may
+        hold the connection."""
         valid: list[tuple[int, dict]] = []
         errors: list[dict] = []
         bad = 0
-        for offset, cells in enumerate(batch):
+        for offset, cells in enumerate(rows[start:end]):
             values, row_errors = validator.validate(cells)
             if row_errors:
                 bad += 1
@@ -1068,6 +1074,12 @@ class _Importer:
 
 
 _NO_MATCH = object()
+
+
+def _batch_bounds(count: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch of `count` rows."""
+    edges = [0, *range(min(FIRST_BATCH_SIZE, BATCH_SIZE), count, BATCH_SIZE), count]
+    return list(zip(edges, edges[1:], strict=False)) if count else []
 
 
 @contextmanager
