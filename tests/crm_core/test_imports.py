@@ -488,6 +488,21 @@ def test_a_failure_while_a_copy_is_in_flight_rolls_the_import_back(world, people
     assert names(world, "Pipe ") == []
 
 
+def test_batches_start_small_then_cover_every_row(monkeypatch):
+    monkeypatch.setattr(imports, "FIRST_BATCH_SIZE", 2)
+    monkeypatch.setattr(imports, "BATCH_SIZE", 5)
+    assert imports._batch_bounds(0) == []
+    assert imports._batch_bounds(1) == [(0, 1)]
+    assert imports._batch_bounds(13) == [(0, 2), (2, 7), (7, 12), (12, 13)]
+
+
+@db
+def test_a_file_with_headers_only_imports_nothing(world, people):
+    job = run(world, people["admin"], csv_bytes([["Name", "E-mail"]]))
+    assert job.status == ImportJob.Status.DONE
+    assert (job.total_rows, job.processed_rows, job.created_rows) == (0, 0, 0)
+
+
 @db
 def test_list_values_with_quotes_and_backslashes_survive_copy(world, people):
     rows = [["Name", "Tags"], ["Quoted tags Co", 'say "hi", back\\slash, {braces}, 标签']]
