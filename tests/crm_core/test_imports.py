@@ -8,6 +8,7 @@ import time
 import pytest
 from django_tenants.utils import tenant_context
 from openpyxl import Workbook, load_workbook
+from psycopg.errors import DataError
 
 from crm_core.models import AssignmentRule, Contact, Customer, ImportJob, Lead, Region
 from crm_core.records import phone_key
@@ -486,6 +487,28 @@ def test_a_failure_while_a_copy_is_in_flight_rolls_the_import_back(world, people
         job = ImportJob.objects.latest("id")  # the connection is usable again
         assert job.status == ImportJob.Status.FAILED
     assert names(world, "Pipe ") == []
+
+
+@db
+def test_a_row_the_server_rejects_mid_copy_fails_the_import(world, people, monkeypatch):
+    """The writer thread's error (here: a name too long for its column, let through by a
+    broken validator) reaches the import, which rolls back and can still save the job."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    validate = imports.RowValidator.validate
+
+    def lax(self, cells):
+        values, errors = validate(self, cells)
+        if cells[0] == "Pipe 3":
+            values["name"] = "x" * 5000
+        return values, errors
+
+    monkeypatch.setattr(imports.RowValidator, "validate", lax)
+    with pytest.raises(DataError):
+        run(world, people["admin"], csv_bytes(PIPELINED_FILE[:4]), mode="skip_bad_rows")
+    with tenant_context(world.a.tenant):
+        job = ImportJob.objects.latest("id")
+        assert job.status == ImportJob.Status.FAILED
+    assert names(world, "Pipe ") == ["Pipe 1", "Pipe 2"]  # the first batch was committed
 
 
 def test_batches_start_small_then_cover_every_row(monkeypatch):
