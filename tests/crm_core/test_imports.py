@@ -8,9 +8,11 @@ import time
 import pytest
 from django_tenants.utils import tenant_context
 from openpyxl import Workbook, load_workbook
+from psycopg.errors import DataError
 
 from crm_core.models import AssignmentRule, Contact, Customer, ImportJob, Lead, Region
 from crm_core.records import phone_key
+from crm_core.services import imports
 from crm_core.services.imports import auto_mapping, import_job_create, import_run
 from crm_platform.outbox.models import OutboxEvent
 from tests.conftest import client_for, signed_in
@@ -408,6 +410,120 @@ def test_celery_task_runs_the_import_end_to_end(world, committed, celery_worker)
         with tenant_context(world.a.tenant):
             Customer.objects.filter(name__startswith="Celery import ").delete()
             ImportJob.objects.filter(pk=job_id).delete()
+
+
+# Batches of 2: each next batch is validated while the previous one's COPY is in flight.
+PIPELINED_FILE = [
+    ["Name", "E-mail", "Value tier"],
+    ["Pipe 1", "p1@pipe.example", "A"],
+    ["Pipe 2", "p2@pipe.example", "B"],
+    ["Pipe 3", "p3@pipe.example", "C"],
+    ["Pipe 4", "not-an-email", "D"],  # row 5, batch 2
+    ["Pipe 5", "p1@pipe.example", ""],  # a duplicate of row 2, in an earlier COPY
+    ["Pipe 6", "p6@pipe.example", "Z"],  # row 7, batch 3
+    ["Pipe 7", "p7@pipe.example", ""],
+    ["", "p8@pipe.example", ""],  # row 9, the last batch
+]
+
+
+@db
+def test_pipelined_all_or_nothing_error_after_a_copy_leaves_nothing(world, people, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    job = run(world, people["admin"], csv_bytes(PIPELINED_FILE))
+    assert job.status == ImportJob.Status.FAILED
+    assert (job.processed_rows, job.error_rows, job.created_rows) == (8, 3, 0)
+    assert {e["row"] for e in job.errors if e["row"]} == {5, 7, 9}
+    assert names(world, "Pipe ") == []
+    with tenant_context(world.a.tenant):
+        assert not OutboxEvent.objects.filter(event_type="customer.imported").exists()
+
+
+@db
+def test_pipelined_skip_bad_rows_reports_every_bad_row_and_writes_the_rest(
+    world, people, monkeypatch
+):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    job = run(world, people["admin"], csv_bytes(PIPELINED_FILE), mode="skip_bad_rows")
+    assert job.status == ImportJob.Status.DONE
+    assert (job.created_rows, job.skipped_rows, job.error_rows) == (4, 1, 3)
+    assert [e["row"] for e in job.errors] == [5, 7, 9]
+    assert names(world, "Pipe ") == ["Pipe 1", "Pipe 2", "Pipe 3", "Pipe 7"]
+    with tenant_context(world.a.tenant):
+        created = set(
+            Customer.objects.filter(name__startswith="Pipe ").values_list("id", flat=True)
+        )
+        events = OutboxEvent.objects.filter(event_type="customer.imported")
+        assert {pk for e in events for pk in e.payload["created_ids"]} == created
+
+
+@db
+def test_pipelined_dedupe_update_matches_rows_of_earlier_batches(world, people, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    with tenant_context(world.a.tenant):
+        existing = make_customer(people["admin"], "Pipe old", "p7@pipe.example")
+    job = run(
+        world, people["admin"], csv_bytes(PIPELINED_FILE), mode="skip_bad_rows", dedupe="update"
+    )
+    assert (job.created_rows, job.updated_rows, job.skipped_rows) == (3, 1, 1)
+    with tenant_context(world.a.tenant):
+        existing.refresh_from_db()
+        assert existing.name == "Pipe 7"
+
+
+@db
+def test_a_failure_while_a_copy_is_in_flight_rolls_the_import_back(world, people, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    validate = imports.RowValidator.validate
+
+    def failing(self, cells):
+        if cells[0] == "Pipe 3":  # batch 2, validated during batch 1's COPY
+            raise RuntimeError("boom")
+        return validate(self, cells)
+
+    monkeypatch.setattr(imports.RowValidator, "validate", failing)
+    with pytest.raises(RuntimeError):
+        run(world, people["admin"], csv_bytes(PIPELINED_FILE[:4]))
+    with tenant_context(world.a.tenant):
+        job = ImportJob.objects.latest("id")  # the connection is usable again
+        assert job.status == ImportJob.Status.FAILED
+    assert names(world, "Pipe ") == []
+
+
+@db
+def test_a_row_the_server_rejects_mid_copy_fails_the_import(world, people, monkeypatch):
+    """The writer thread's error (here: a name too long for its column, let through by a
+    broken validator) reaches the import, which rolls back and can still save the job."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    validate = imports.RowValidator.validate
+
+    def lax(self, cells):
+        values, errors = validate(self, cells)
+        if cells[0] == "Pipe 3":
+            values["name"] = "x" * 5000
+        return values, errors
+
+    monkeypatch.setattr(imports.RowValidator, "validate", lax)
+    with pytest.raises(DataError):
+        run(world, people["admin"], csv_bytes(PIPELINED_FILE[:4]), mode="skip_bad_rows")
+    with tenant_context(world.a.tenant):
+        job = ImportJob.objects.latest("id")
+        assert job.status == ImportJob.Status.FAILED
+    assert names(world, "Pipe ") == ["Pipe 1", "Pipe 2"]  # the first batch was committed
+
+
+def test_batches_start_small_then_cover_every_row(monkeypatch):
+    monkeypatch.setattr(imports, "FIRST_BATCH_SIZE", 2)
+    monkeypatch.setattr(imports, "BATCH_SIZE", 5)
+    assert imports._batch_bounds(0) == []
+    assert imports._batch_bounds(1) == [(0, 1)]
+    assert imports._batch_bounds(13) == [(0, 2), (2, 7), (7, 12), (12, 13)]
+
+
+@db
+def test_a_file_with_headers_only_imports_nothing(world, people):
+    job = run(world, people["admin"], csv_bytes([["Name", "E-mail"]]))
+    assert job.status == ImportJob.Status.DONE
+    assert (job.total_rows, job.processed_rows, job.created_rows) == (0, 0, 0)
 
 
 @db
