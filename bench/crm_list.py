@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from time import perf_counter_ns
+from time import perf_counter_ns, thread_time_ns
 
 import orjson
 from django.conf import settings
@@ -318,7 +318,9 @@ PROFILE_AREAS = (
     ("token authentication", "accounts/authentication.py", "authenticate"),
     ("list view (selector, paginator, rows)", "crm_core/api/customers.py", "get"),
     ("SQL round trips (execute)", "psycopg/cursor.py", "execute"),
-    ("rows fetched and loaded", "psycopg/cursor.py", "fetchmany"),
+    ("rows fetched and loaded", "psycopg/cursor.py", "fetchall"),  # lean rows fetch all
+    ("JSON columns via orjson", "crm_platform/kernel/lean_rows.py", "_load_json"),
+    ("JSON columns via Django's json.loads", "models/fields/json.py", "from_db_value"),
     ("timestamptz via Django's Python loader", "postgresql/psycopg_any.py", "load"),
     ("ORM SQL compilation", "django/db/models/sql/compiler.py", "as_sql"),
     ("JSON rendering (orjson)", "crm_platform/kernel/renderers.py", "render"),
@@ -340,6 +342,33 @@ def _statement_kind(text: str) -> str:
     return f"SELECT {table.group(1)}" if text.startswith("SELECT") and table else text[:15]
 
 
+def _reference_in_process(host: str, count: int) -> dict[str, float]:
+    """The reference app called as WSGI in this process (no HTTP), timed like the
+    product's in-process requests: what the framework costs, without the servers."""
+    from . import crm_list_app
+
+    application = crm_list_app.application
+    path, _, query = PATH.partition("?")
+    environ = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": host}
+
+    def start_response(status, headers):
+        if not status.startswith("200"):
+            raise RuntimeError(f"reference in process: {status}")
+
+    for _ in range(30):
+        application(environ, start_response)
+    start, cpu_start = perf_counter_ns(), thread_time_ns()
+    for _ in range(count):
+        application(environ, start_response)
+    crm_list_app._connection().close()  # this thread's; later benchmarks don't need it
+    return {
+        "reference_in_process_ms_per_request": round((perf_counter_ns() - start) / 1e6 / count, 2),
+        "reference_in_process_cpu_ms_per_request": round(
+            (thread_time_ns() - cpu_start) / 1e6 / count, 2
+        ),
+    }
+
+
 def _profile(host: str, token: str, count: int) -> dict[str, object]:
     """cProfile over `count` in-process requests (Django's test client, no HTTP): the
     share of time per area, and the statements one request sends."""
@@ -352,10 +381,13 @@ def _profile(host: str, token: str, count: int) -> dict[str, object]:
         counter = _QueryCounter()
         with connection.execute_wrapper(counter):
             client.get(PATH)
-        start = perf_counter_ns()
+        start, cpu_start = perf_counter_ns(), thread_time_ns()
         for _ in range(count):
             client.get(PATH)
         plain_ms = (perf_counter_ns() - start) / 1e6 / count
+        # This process's CPU only (not PostgreSQL's): steadier than the wall time when
+        # other work shares the machine.
+        cpu_ms = (thread_time_ns() - cpu_start) / 1e6 / count
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(count):
@@ -367,6 +399,7 @@ def _profile(host: str, token: str, count: int) -> dict[str, object]:
     total = sum(tt for _cc, _nc, tt, _ct, _callers in stats.values())
     facts: dict[str, object] = {
         "in_process_ms_per_request": round(plain_ms, 2),
+        "in_process_cpu_ms_per_request": round(cpu_ms, 2),
         "statements_per_request": len(counter.statements),
         "statements": ", ".join(_statement_kind(text) for text in counter.statements),
     }
@@ -451,6 +484,7 @@ def run(sizes: Sizes, progress) -> Section:
 
     progress(f"profiling {sizes.profile_requests} in-process requests (cProfile)")
     section.facts.update(_profile(host, token, sizes.profile_requests))
+    section.facts.update(_reference_in_process(host, sizes.profile_requests))
     for (target, mode), load in loads.items():
         section.facts[f"{target}_{mode}_req_per_s"] = round(load.rps)
     product, reference = loads["product", "load"], loads["reference", "load"]

@@ -109,3 +109,12 @@ def test_what_the_cache_does_not_cover_is_left_to_django(world, people, lean_cus
         # Not sliced: fetched by Django (in chunks), not cached.
         assert len(list(whole.filter(name__startswith="Lean"))) == 7
     assert lean_rows._statements == {}
+
+
+def test_json_columns_load_as_django_loads_them():
+    """orjson for plain JSONFields; what orjson refuses falls back to json.loads."""
+    assert lean_rows._load_json('{"a": [1, 2.5, "x", null]}', None, None) == {
+        "a": [1, 2.5, "x", None]
+    }
+    assert lean_rows._load_json(None, None, None) is None
+    assert lean_rows._load_json("1e400", None, None) == float("inf")  # as json.loads

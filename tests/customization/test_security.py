@@ -8,6 +8,7 @@ from accounts.models import Team, User
 from crm_core.models import Customer
 from crm_platform.outbox.models import OutboxEvent
 from customization import services
+from customization.models import FieldDefinition
 from customization.security import shape_payload
 from tests.conftest import client_for, signed_in
 
@@ -49,6 +50,29 @@ def test_api_detail_and_list_leave_hidden_fields_out(world, secured):
     admin = client_for(world.a, world.a.owner_token)
     detail = admin.get(f"/api/v1/customers/{secured.pk}/").json()
     assert detail["phone"] and detail["custom_fields"] == {"segment": "smb", "employees": 7}
+
+
+def test_lean_list_custom_fields_match_the_detail_without_hidden_or_archived(world, secured):
+    """The lean list parses custom_fields itself (orjson): the same values as the detail
+    API, and neither hidden nor archived fields ever appear."""
+    admin = client_for(world.a, world.a.owner_token)
+    with tenant_context(world.a.tenant):
+        Customer.objects.filter(pk=secured.pk).update(
+            custom_fields={"segment": "smb", "employees": 7, "gone": {"nested": [1, 2.5, None]}}
+        )
+    detail = admin.get(f"/api/v1/customers/{secured.pk}/").json()["custom_fields"]
+    assert detail == {"segment": "smb", "employees": 7}  # "gone": no such field
+    rows = admin.get("/api/v1/customers/?q=secret").json()["results"]
+    assert [row["custom_fields"] for row in rows] == [detail]
+    rep_rows = client_for(world.a, world.a.rep_token).get("/api/v1/customers/?page_size=100")
+    assert all("segment" not in row["custom_fields"] for row in rep_rows.json()["results"])
+    with tenant_context(world.a.tenant):
+        services.definition_archive(
+            actor=User.objects.get(email=world.a.owner_email),
+            definition=FieldDefinition.objects.get(entity="customer", api_name="employees"),
+        )
+    rows = admin.get("/api/v1/customers/?q=secret").json()["results"]
+    assert [row["custom_fields"] for row in rows] == [{"segment": "smb"}]
 
 
 def test_read_only_and_hidden_fields_cannot_be_written(world, secured):
