@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.conftest import signed_in
+from tests.conftest import client_for, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +39,12 @@ def test_pages_keep_the_session_and_messages(world):
     assert page.status_code == 200
     assert page.wsgi_request.user.email == world.a.rep_email
     assert hasattr(page.wsgi_request, "_messages")
+
+
+def test_token_calls_that_fail_before_the_view_still_answer_in_json(world):
+    # No view ran, so DRF never set request.user: error handling must not need it.
+    client = client_for(world.a, world.a.owner_token)
+    missing = client.get("/api/v1/no-such-endpoint/")
+    assert missing.status_code == 404
+    wrong_method = client.delete("/api/v1/me/")
+    assert wrong_method.status_code == 405
