@@ -21,8 +21,10 @@ import subprocess
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django_tenants.utils import schema_exists
+
+from crm_platform.kernel.transactions import atomic_without_waiting_for_disk
 
 from .models import (
     TEMPLATE_SCHEMA_NAME,
@@ -154,30 +156,15 @@ def schema_create_from_template(schema_name: str, sql: str | None = None) -> Non
     connection.set_schema_to_public()
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """Asynchronous commit for this transaction only: its commit returns before the WAL
-    (megabytes of catalog rows for a schema) is flushed.
-
-    Safe for a pool refill. A crash in the next few hundred ms can lose the refill, and
-    only whole: its Tenant row and schema are in one transaction, so the pool is one
-    schema short and the next refill builds it again. No later commit can depend on a
-    lost refill: a signup claiming the schema commits synchronously, and flushing its
-    commit record flushes the WAL before it, the refill's commit included.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
-
-
 def pool_refill(*, target: int | None = None) -> int:
     """Top the warm pool up to `target` schemas; returns how many were built."""
     target = settings.TENANT_POOL_SIZE if target is None else target
     sql = template_sql()
     built = 0
     while Tenant.objects.filter(status=Tenant.Status.POOLED).count() < target:
-        outermost = not connection.in_atomic_block
-        with transaction.atomic():
-            if outermost:  # inside a caller's transaction, its commit is the caller's
-                _commit_without_waiting_for_disk()
+        # Safe to lose: its Tenant row and schema go together (the pool is one short and
+        # the next refill builds it), and a signup claiming the schema commits durably.
+        with atomic_without_waiting_for_disk():
             tenant = Tenant.objects.create(
                 schema_name=new_schema_name(), status=Tenant.Status.POOLED
             )

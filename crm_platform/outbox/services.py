@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm_platform.kernel.redis_client import redis_client
+from crm_platform.kernel.transactions import atomic_without_waiting_for_disk
 
 from .actor import current_actor
 from .handlers import all_transactional, deferred_writes, dispatch_batch, handlers_for
@@ -98,7 +99,9 @@ def outbox_dispatch_pending(*, limit: int = DISPATCH_BATCH) -> int:
     handing one event out twice at the same time. A failing handler leaves the event
     pending for a later sweep (up to MAX_ATTEMPTS), without blocking the others.
     """
-    with transaction.atomic(), dispatch_batch():
+    # Safe to lose: a lost batch leaves its events pending, dispatched again (at least
+    # once) by the next wake-up or sweep.
+    with atomic_without_waiting_for_disk(), dispatch_batch():
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS)

@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from crm_platform.kernel.transactions import atomic_without_waiting_for_disk
 from crm_platform.outbox.actor import acting_as
 
 from .actions import ActionFailed, Context, action_run, wait_until
@@ -83,7 +84,9 @@ _TRANSIENT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
 
 
 def _process(records: list[tuple[str, int]], now: datetime) -> int:
-    with transaction.atomic():
+    # Safe to lose: the pass's actions, their events and its run log go together, so a
+    # lost pass leaves its runs pending for the sweep to run again (at least once).
+    with atomic_without_waiting_for_disk():
         with connection.cursor() as cursor:  # waits for another worker on these records
             # One lock per record, taken in key order so two passes never deadlock.
             cursor.execute(
