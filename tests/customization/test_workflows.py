@@ -226,6 +226,44 @@ def test_cached_rules_follow_every_change(world, crew):
 
 
 @in_transaction
+def test_actions_run_as_the_versions_author_while_active(world, crew):
+    """The pass reads each version's author with its runs: an active author's actions
+    run as them; a deactivated or deleted author fails the run with a reason."""
+    with tenant_context(world.a.tenant):
+        author = User.objects.create_user(
+            "wf-author@a.example.com", "x-Password-123", role=crew["admin"].role
+        )
+        rule_create(
+            actor=author,
+            data={
+                "entity": "deal",
+                "name": "Authored",
+                "trigger": {"type": "updated"},
+                "actions": [{"type": "create_task", "subject": "By the author"}],
+            },
+        )
+        deal = _deal(crew, "Authored deal", 1000)
+        _drain()
+
+        def change_and_run():
+            deal_update(deal=deal, actor=crew["east_rep"], data={"amount": Decimal(2000)})
+            _drain()
+            return WorkflowRun.objects.filter(record_type="deal", record_id=deal.pk).first()
+
+        run = change_and_run()
+        assert run.status == "succeeded"
+        task = Activity.objects.get(deal=deal, subject="By the author")
+        assert task.created_by_id == author.pk
+        author.is_active = False
+        author.save(update_fields=["is_active"])
+        run = change_and_run()
+        assert run.status == "failed" and "no longer active" in run.error
+        author.delete()  # the version keeps no author
+        run = change_and_run()
+        assert run.status == "failed" and "no longer active" in run.error
+
+
+@in_transaction
 def test_a_long_pass_commits_and_queues_the_rest(
     world, crew, monkeypatch, django_capture_on_commit_callbacks
 ):
