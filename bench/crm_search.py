@@ -60,7 +60,8 @@ def _plan(term: str) -> str:
         )
         lines = [row[0] for row in cursor.fetchall()]
     scan = next((line for line in lines if "crm_core_customer" in line), lines[0])
-    return scan.strip().split("  ")[0]
+    # A child node reads "->  Parallel Seq Scan on ...  (cost=...)".
+    return scan.strip().removeprefix("->").strip().split("  ")[0]
 
 
 def run(sizes: Sizes, progress) -> Section:
