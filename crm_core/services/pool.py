@@ -34,6 +34,7 @@ from ..records import (
     snapshot,
     validate_model,
 )
+from .approvals import approval_ensure_unlocked, approval_pending
 from .assignment import assignee_for
 from .notifications import notify
 
@@ -147,6 +148,7 @@ def pool_claim(*, record: PoolRecord, actor: User, now: datetime | None = None) 
         record = model.objects.select_for_update().get(pk=record.pk)
         if record.owner_id is not None:
             raise ValidationError(_("Someone else has already claimed this record."))
+        approval_ensure_unlocked(record_type=record_type, record_id=record.pk)
         if (
             record.previous_owner_id == actor.pk
             and record.reclaim_blocked_until
@@ -324,6 +326,7 @@ def pool_release(
         if record.owner_id is None:
             raise ValidationError(_("This record is already in the public pool."))
         ensure_can_change(actor, record)
+        approval_ensure_unlocked(record_type=record_type, record_id=record.pk)
         if isinstance(record, Lead) and record.status == Lead.Status.CONVERTED:
             raise ValidationError(_("A converted lead cannot go back to the public pool."))
         _into_pool(
@@ -398,6 +401,8 @@ def _auto_return(model, record_type, pk, *, return_before, now, settings) -> int
     )
     if record is None:  # followed up, released or claimed meanwhile, or locked
         return 0
+    if approval_pending(record_type=record_type, record_id=record.pk):
+        return 0  # stays with its owner until decided; a later sweep returns it
     _into_pool(
         record=record,
         record_type=record_type,

@@ -251,6 +251,40 @@ def test_sweep_warns_then_returns_and_is_idempotent(world, people):
 
 
 @db
+def test_a_record_waiting_for_approval_stays_put(world, people):
+    """The approval lock covers the pool: no claim, no release, no automatic return
+    while a request is pending; after the decision the sweep returns it."""
+    from crm_core.services.approvals import approval_request
+
+    rep = people["east_rep"]
+    with tenant_context(world.a.tenant):
+        _settings(return_after_days=30, warn_days_before=3)
+        now = timezone.now() + timedelta(hours=1)
+        held = _lead(owner=rep, name="held", last_activity_at=now - timedelta(days=31))
+        pooled = _customer(owner=None, name="pooled while pending")
+        requests = [
+            approval_request(record_type=record_type, record_id=pk, rule="test", requested_by=rep)
+            for record_type, pk in (("lead", held.pk), ("customer", pooled.pk))
+        ]
+        with pytest.raises(ValidationError) as refused:
+            pool_services.pool_release(record=held, actor=rep, now=now)
+        assert "status" in refused.value.message_dict
+        with pytest.raises(ValidationError):
+            pool_services.pool_claim(record=pooled, actor=rep, now=now)
+        assert pool_services.pool_sweep(now=now)["returned"] == 0
+        assert Lead.objects.get(pk=held.pk).owner_id == rep.pk
+        assert Customer.objects.get(pk=pooled.pk).owner_id is None
+
+        for request in requests:
+            request.status = "approved"
+            request.save(update_fields=["status"])
+        assert pool_services.pool_sweep(now=now)["returned"] == 1
+        assert Lead.objects.get(pk=held.pk).owner_id is None
+        pool_services.pool_claim(record=pooled, actor=rep, now=now)
+        assert Customer.objects.get(pk=pooled.pk).owner_id == rep.pk
+
+
+@db
 def test_the_beat_task_runs_the_sweep_in_the_company(world):
     from crm_core.tasks.pool import pool_sweep_task
 
