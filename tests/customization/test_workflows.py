@@ -396,6 +396,41 @@ def test_a_failing_action_is_logged_and_the_users_change_stands(world, crew):
 
 
 @in_transaction
+def test_a_task_refused_inside_its_service_leaves_the_pass_usable(world, crew):
+    """create_task runs without a savepoint of the engine's own (activity_create has
+    one): a refusal inside the service fails its run, and the next run in the same pass
+    still writes its task."""
+    with tenant_context(world.a.tenant):
+        demoted = User.objects.create_user(
+            "wf-demoted@a.example.com", "x-Password-123", role=crew["admin"].role
+        )
+        for author, subject in ((demoted, "Refused"), (crew["admin"], "Written")):
+            rule_create(
+                actor=author,
+                data={
+                    "entity": "deal",
+                    "name": subject,
+                    "trigger": {"type": "created"},
+                    "actions": [{"type": "create_task", "subject": subject}],
+                },
+            )
+        demoted.role = crew["viewer"].role  # may no longer change records
+        demoted.save(update_fields=["role"])
+        deal = _deal(crew, "Two rules", "100")
+        _drain()
+        runs = {
+            run.rule.name: run
+            for run in WorkflowRun.objects.filter(record_type="deal", record_id=deal.pk)
+        }
+        assert runs["Refused"].status == "failed"
+        assert "may not make this change" in runs["Refused"].error
+        assert runs["Written"].status == "succeeded"
+        assert [a.subject for a in Activity.objects.filter(deal=deal, kind="task")] == [
+            "Written"
+        ]
+
+
+@in_transaction
 def test_a_rule_that_triggers_itself_is_stopped_and_flagged(world, crew):
     with tenant_context(world.a.tenant):
         rule = rule_create(
