@@ -425,9 +425,7 @@ def test_a_task_refused_inside_its_service_leaves_the_pass_usable(world, crew):
         assert runs["Refused"].status == "failed"
         assert "may not make this change" in runs["Refused"].error
         assert runs["Written"].status == "succeeded"
-        assert [a.subject for a in Activity.objects.filter(deal=deal, kind="task")] == [
-            "Written"
-        ]
+        assert [a.subject for a in Activity.objects.filter(deal=deal, kind="task")] == ["Written"]
 
 
 @in_transaction
