@@ -47,17 +47,22 @@ def approval_on_decided(record_type: str, callback: Callable[..., None]) -> None
     _on_decided[record_type] = callback
 
 
-def approval_pending(*, record_type: str, record_id: int) -> ApprovalRequest | None:
+def _pending(record_type: str, record_id: int):
     return ApprovalRequest.objects.filter(
         record_type=record_type, record_id=record_id, status=ApprovalRequest.Status.PENDING
-    ).first()
+    )
+
+
+def approval_pending(*, record_type: str, record_id: int) -> ApprovalRequest | None:
+    return _pending(record_type, record_id).first()
+
+
+def approval_is_pending(*, record_type: str, record_id: int) -> bool:
+    return _pending(record_type, record_id).exists()
 
 
 def approval_ensure_unlocked(*, record_type: str, record_id: int) -> None:
-    pending = ApprovalRequest.objects.filter(
-        record_type=record_type, record_id=record_id, status=ApprovalRequest.Status.PENDING
-    )
-    if pending.exists():  # every edit asks: no row loaded
+    if approval_is_pending(record_type=record_type, record_id=record_id):  # no row loaded
         raise ValidationError(
             {"status": [_("This record is locked while it waits for an approval.")]}
         )

@@ -34,7 +34,7 @@ from ..records import (
     snapshot,
     validate_model,
 )
-from .approvals import approval_ensure_unlocked, approval_pending
+from .approvals import approval_ensure_unlocked, approval_is_pending
 from .assignment import assignee_for
 from .notifications import notify
 
@@ -401,7 +401,7 @@ def _auto_return(model, record_type, pk, *, return_before, now, settings) -> int
     )
     if record is None:  # followed up, released or claimed meanwhile, or locked
         return 0
-    if approval_pending(record_type=record_type, record_id=record.pk):
+    if approval_is_pending(record_type=record_type, record_id=record.pk):
         return 0  # stays with its owner until decided; a later sweep returns it
     _into_pool(
         record=record,

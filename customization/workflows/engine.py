@@ -129,7 +129,8 @@ def _continue_later(runs: list[WorkflowRun]) -> None:
 # come from the model): Django compiled the same statement from querysets in ~4 ms a
 # pass, ten times the query's own time, and the authors took a round trip of their own.
 _AUTHOR_FIELDS = User._meta.concrete_fields
-quote_name = connection.ops.quote_name
+_AUTHOR_ATTNAMES = [field.attname for field in _AUTHOR_FIELDS]
+_quote = connection.ops.quote_name
 _DUE_RUNS_SQL = """
 SELECT due.*, version.number AS version_number, version.trigger AS version_trigger,
        version.conditions AS version_conditions, version.actions AS version_actions,
@@ -149,7 +150,7 @@ WHERE due.place <= %s
 ORDER BY due.id
 """.format(  # noqa: S608 - column names from the model, values as parameters
     author_columns=", ".join(
-        f"author.{quote_name(field.column)} AS {quote_name('author_' + field.column)}"
+        f"author.{_quote(field.column)} AS {_quote('author_' + field.column)}"
         for field in _AUTHOR_FIELDS
     )
 )
@@ -194,7 +195,7 @@ def _author(run: WorkflowRun) -> User | None:
         for convert in field.get_db_converters(connection):
             value = convert(value, None, connection)
         values.append(value)
-    return User.from_db(connection.alias, [field.attname for field in _AUTHOR_FIELDS], values)
+    return User.from_db(connection.alias, _AUTHOR_ATTNAMES, values)
 
 
 def _records_load(runs: list[WorkflowRun]) -> dict[tuple[str, int], object]:

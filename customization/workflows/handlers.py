@@ -1,7 +1,8 @@
 """The outbox side: every record event becomes pending runs of the rules it fires.
 
-This is all that happens while the outbox dispatches (cheap: the rules are read once per
-dispatcher batch, the runs written with one insert per batch); evaluating and acting
+This is all that happens while the outbox dispatches (cheap: a one-row stamp of the rules
+table per dispatcher batch, the rules themselves only when it moved, the runs written
+with one insert per batch); evaluating and acting
 happen after commit, in the dispatcher for the first few records and in
 `workflows.process_records` tasks.
 """

@@ -173,55 +173,49 @@ def test_batches_cost_a_bounded_number_of_queries(world, crew):
 def test_cached_rules_follow_every_change(world, crew):
     """The dispatcher keeps a company's rules between batches: enabling, editing,
     deleting and the loop guard's flag must each apply to the very next event."""
+    admin = crew["admin"]
+
+    def notify_rule(name):
+        return rule_create(
+            actor=admin,
+            data={
+                "entity": "deal",
+                "name": name,
+                "trigger": {"type": "updated"},
+                "actions": [{"type": "notify", "title": name}],
+            },
+        )
 
     def fired(deal) -> list[str]:
+        """The rules one more change of the deal fires."""
+        WorkflowRun.objects.all().delete()
+        deal.refresh_from_db()
         deal_update(deal=deal, actor=crew["east_rep"], data={"amount": deal.amount + 1})
         outbox_dispatch_pending()
         return sorted(
-            WorkflowRun.objects.filter(record_type="deal", record_id=deal.pk)
-            .order_by()
-            .values_list("rule__name", flat=True)
-            .distinct()
+            WorkflowRun.objects.filter(record_type="deal", record_id=deal.pk).values_list(
+                "rule__name", flat=True
+            )
         )
 
     with tenant_context(world.a.tenant):
         deal = _deal(crew, "Cached rules", 1000)
         outbox_dispatch_pending()
-        rule = rule_create(
-            actor=crew["admin"],
-            data={
-                "entity": "deal",
-                "name": "Cached",
-                "trigger": {"type": "updated"},
-                "actions": [{"type": "notify", "title": "x"}],
-            },
-        )
+        rule = notify_rule("Cached")
         assert fired(deal) == ["Cached"]
-        WorkflowRun.objects.all().delete()
-        rule_update(rule=rule, actor=crew["admin"], data={"is_enabled": False})
+        rule_update(rule=rule, actor=admin, data={"is_enabled": False})
         assert fired(deal) == []
-        rule_update(rule=rule, actor=crew["admin"], data={"is_enabled": True})
+        rule_update(rule=rule, actor=admin, data={"is_enabled": True})
         assert fired(deal) == ["Cached"]
-        WorkflowRun.objects.all().delete()
-        rule_update(rule=rule, actor=crew["admin"], data={"trigger": {"type": "created"}})
+        rule_update(rule=rule, actor=admin, data={"trigger": {"type": "created"}})
         assert fired(deal) == []
-        rule_update(rule=rule, actor=crew["admin"], data={"trigger": {"type": "updated"}})
+        rule_update(rule=rule, actor=admin, data={"trigger": {"type": "updated"}})
         assert fired(deal) == ["Cached"]
-        WorkflowRun.objects.all().delete()
         _flag_loop(rule.pk)
         assert fired(deal) == []
-        other = rule_create(
-            actor=crew["admin"],
-            data={
-                "entity": "deal",
-                "name": "Other",
-                "trigger": {"type": "updated"},
-                "actions": [{"type": "notify", "title": "y"}],
-            },
-        )
+        other = notify_rule("Other")
         assert fired(deal) == ["Other"]
-        WorkflowRun.objects.all().delete()
-        rule_delete(rule=other, actor=crew["admin"])
+        rule_delete(rule=other, actor=admin)
         assert fired(deal) == []
 
 
