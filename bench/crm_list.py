@@ -10,12 +10,16 @@ product runs with the plan's API rate limit on, as in production. Load
 comes from threads in this process using keep-alive connections; the two servers take
 turns in short rounds so that drift hits both alike. Measured twice: one client at a
 time (latency) and several at once (throughput of the two workers).
+
+In process (no HTTP server), both applications are also called as WSGI for this process's
+CPU per request, which other work on a shared machine barely moves.
 """
 
 from __future__ import annotations
 
 import cProfile
 import http.client
+import io
 import os
 import pstats
 import random
@@ -342,30 +346,56 @@ def _statement_kind(text: str) -> str:
     return f"SELECT {table.group(1)}" if text.startswith("SELECT") and table else text[:15]
 
 
-def _reference_in_process(host: str, count: int) -> dict[str, float]:
-    """The reference app called as WSGI in this process (no HTTP), timed like the
-    product's in-process requests: what the framework costs, without the servers."""
-    from . import crm_list_app
-
-    application = crm_list_app.application
-    path, _, query = PATH.partition("?")
-    environ = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": host}
+def _wsgi_cpu_ms(application, environ: dict, count: int) -> float:
+    """CPU ms per request of `application` called as WSGI in this process (no HTTP)."""
 
     def start_response(status, headers):
         if not status.startswith("200"):
-            raise RuntimeError(f"reference in process: {status}")
+            raise RuntimeError(f"{environ['PATH_INFO']} in process: {status}")
+
+    def call() -> None:
+        result = application({**environ, "wsgi.input": io.BytesIO()}, start_response)
+        b"".join(result)
+        getattr(result, "close", lambda: None)()  # Django's request_finished
 
     for _ in range(30):
-        application(environ, start_response)
-    start, cpu_start = perf_counter_ns(), thread_time_ns()
+        call()
+    cpu_start = thread_time_ns()
     for _ in range(count):
-        application(environ, start_response)
-    crm_list_app._connection().close()  # this thread's; later benchmarks don't need it
+        call()
+    return (thread_time_ns() - cpu_start) / 1e6 / count
+
+
+def _in_process(host: str, token: str, count: int) -> dict[str, float]:
+    """This process's CPU per request (not PostgreSQL's), each app called as WSGI."""
+    from crm_platform.wsgi import application as product
+
+    from . import crm_list_app
+
+    path, _, query = PATH.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_HOST": host,
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_ACCEPT": "application/json",
+        "SERVER_NAME": host,
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+    try:
+        list_ms = _wsgi_cpu_ms(product, environ, count)
+        reference_ms = _wsgi_cpu_ms(crm_list_app.application, environ, count)
+    finally:
+        crm_list_app._connection().close()  # this thread's; later benchmarks don't need it
+        connection.set_schema_to_public()
     return {
-        "reference_in_process_ms_per_request": round((perf_counter_ns() - start) / 1e6 / count, 2),
-        "reference_in_process_cpu_ms_per_request": round(
-            (thread_time_ns() - cpu_start) / 1e6 / count, 2
-        ),
+        "in_process_cpu_ms_per_request": round(list_ms, 2),
+        "reference_in_process_cpu_ms_per_request": round(reference_ms, 2),
+        "product / reference, in process cpu": f"{list_ms / reference_ms:.2f}x",
     }
 
 
@@ -381,13 +411,6 @@ def _profile(host: str, token: str, count: int) -> dict[str, object]:
         counter = _QueryCounter()
         with connection.execute_wrapper(counter):
             client.get(PATH)
-        start, cpu_start = perf_counter_ns(), thread_time_ns()
-        for _ in range(count):
-            client.get(PATH)
-        plain_ms = (perf_counter_ns() - start) / 1e6 / count
-        # This process's CPU only (not PostgreSQL's): steadier than the wall time when
-        # other work shares the machine.
-        cpu_ms = (thread_time_ns() - cpu_start) / 1e6 / count
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(count):
@@ -398,8 +421,6 @@ def _profile(host: str, token: str, count: int) -> dict[str, object]:
     stats = pstats.Stats(profiler).stats  # {(file, line, function): (cc, nc, tt, ct, callers)}
     total = sum(tt for _cc, _nc, tt, _ct, _callers in stats.values())
     facts: dict[str, object] = {
-        "in_process_ms_per_request": round(plain_ms, 2),
-        "in_process_cpu_ms_per_request": round(cpu_ms, 2),
         "statements_per_request": len(counter.statements),
         "statements": ", ".join(_statement_kind(text) for text in counter.statements),
     }
@@ -484,7 +505,7 @@ def run(sizes: Sizes, progress) -> Section:
 
     progress(f"profiling {sizes.profile_requests} in-process requests (cProfile)")
     section.facts.update(_profile(host, token, sizes.profile_requests))
-    section.facts.update(_reference_in_process(host, sizes.profile_requests))
+    section.facts.update(_in_process(host, token, sizes.profile_requests))
     for (target, mode), load in loads.items():
         section.facts[f"{target}_{mode}_req_per_s"] = round(load.rps)
     product, reference = loads["product", "load"], loads["reference", "load"]

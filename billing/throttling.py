@@ -1,9 +1,11 @@
 """The plan's API rate: requests per minute per company, counted in Redis.
 
-A fixed one-minute window per company (one INCR and EXPIRE in a single round trip). The
-plan's rate is read through a short-lived process cache: plans change rarely and the
-request path must not query the public schema each time. If Redis is unreachable the
-request passes (logged), like the other rate limits.
+A fixed one-minute window per company, counted by a small server-side script (INCR, and
+EXPIRE when the window's key is new): one atomic command and one reply per request, where
+a MULTI/INCR/EXPIRE/EXEC pipeline sent four. The plan's rate is read through a
+short-lived process cache: plans change rarely and the request path must not query the
+public schema each time. If Redis is unreachable the request passes (logged), like the
+other rate limits.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from .selectors import plan_limits
 logger = logging.getLogger(__name__)
 
 RATE_CACHE_SECONDS = 60
+WINDOW_KEY_SECONDS = 120  # outlives its minute, so a late request still finds it
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_count = None  # redis-py Script (EVALSHA, loading the script when the server lacks it)
 _rates: dict[str, tuple[float, int | None]] = {}
 
 
@@ -33,6 +42,13 @@ def plan_rate(schema_name: str) -> int | None:
         cached = (now, plan_limits(schema_name=schema_name)["api_rate_per_minute"])
         _rates[schema_name] = cached
     return cached[1]
+
+
+def _window_count(key: str) -> int:
+    global _count
+    if _count is None:
+        _count = redis_client().register_script(_COUNT_SCRIPT)
+    return _count(keys=[key], args=[WINDOW_KEY_SECONDS])
 
 
 class PlanRateThrottle(BaseThrottle):
@@ -48,7 +64,7 @@ class PlanRateThrottle(BaseThrottle):
         minute = int(time.time() // 60)
         key = f"crm:api-rate:{schema_name}:{minute}"
         try:
-            count, _expiry = redis_client().pipeline().incr(key).expire(key, 120).execute()
+            count = _window_count(key)
         except redis.RedisError:
             logger.warning("throttle: cache unreachable, request allowed", exc_info=True)
             return True

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from billing import throttling
 from billing.models import BillingAccount, Plan
+from crm_platform.kernel.redis_client import redis_client
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -26,5 +27,8 @@ def test_a_company_past_its_plans_rate_gets_429(world):
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "throttled"
     assert 0 < int(refused["Retry-After"]) <= 60
+    # The window's key expires on its own (set with the first request of the minute).
+    key = f"crm:api-rate:{world.b.tenant.schema_name}:{int(time.time() // 60)}"
+    assert 0 < redis_client().ttl(key) <= throttling.WINDOW_KEY_SECONDS
     # Another company's count is its own.
     assert client_for(world.a, world.a.owner_token).get("/api/v1/me/").status_code == 200
