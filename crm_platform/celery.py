@@ -8,8 +8,8 @@ a task has no tenant; tasks declared with `@tenant_task` refuse to run there ins
 import os
 
 from celery import shared_task
-from celery.signals import task_prerun
-from django.db import connection
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections, connection
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -47,3 +47,13 @@ def _task_context(task=None, **kwargs):
     tenant_var.set(connection.schema_name)
     request_id_var.set(getattr(task.request, "id", None) or "-")
     tag_tenant(connection.schema_name)
+
+
+@task_prerun.connect(dispatch_uid="crm_task_connections_before")
+@task_postrun.connect(dispatch_uid="crm_task_connections_after")
+def _task_connections(task=None, **kwargs):
+    """What Django does around a request: keep a healthy connection (see
+    CELERY_DB_REUSE_MAX), close one that is too old or unusable. Not for a task run
+    eagerly, inside its caller's transaction."""
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()

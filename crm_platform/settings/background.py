@@ -28,6 +28,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 # Recycle workers: each connection's catalog cache grows with every tenant touched.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
+# Without this, Celery's Django fixup closes the database connection before and after
+# every task: a new PostgreSQL connection (~10 ms, a backend forked) per outbox dispatch
+# or workflow pass. With it, the fixup closes only every this many tasks, and
+# crm_platform.celery closes the connections Django would close after a request (older
+# than CONN_MAX_AGE, broken, or left in a transaction) around each task.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request must not hang when the broker is down: fail fast, the outbox catches up.
