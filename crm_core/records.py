@@ -201,6 +201,22 @@ def record_apply(record: Model, data: dict, *, editable: Iterable[str], actor=No
         setattr(record, field, value)
 
 
+def user_field_valid(record: Model, field: str) -> bool:
+    """Whether the user in `field` (owner, a deal team role) may stay there: an active
+    user, or the one the saved record already has. Someone who left keeps their records
+    until they are reassigned, and those records stay editable meanwhile; only a new
+    assignment must name an active user."""
+    from accounts.models import User
+
+    user_id = getattr(record, f"{field}_id")
+    if not user_id or User.objects.filter(pk=user_id, is_active=True).exists():
+        return True
+    manager = type(record)._base_manager
+    return (
+        record.pk is not None and manager.filter(pk=record.pk, **{f"{field}_id": user_id}).exists()
+    )
+
+
 def validate_model(
     record: Model, errors: dict[str, list[str]], *, exclude: Iterable[str] = ()
 ) -> None:

@@ -27,6 +27,7 @@ from ..records import (
     record_updated,
     search_text,
     snapshot,
+    user_field_valid,
     validate_model,
     visible,
 )
@@ -103,7 +104,7 @@ def _clean(contact: Contact, actor: User) -> None:
     contact.phones = clean_phones(contact.phones, errors)
     if contact.owner_id is None:
         errors["owner"] = [_("A contact needs an owner.")]
-    elif not User.objects.filter(pk=contact.owner_id, is_active=True).exists():
+    elif not user_field_valid(contact, "owner"):
         errors["owner"] = [_("The owner must be an active user.")]
     if contact.customer_id and not can_see(actor, contact.customer):
         errors["customer"] = [_("Choose a customer you can see.")]

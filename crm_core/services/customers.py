@@ -21,6 +21,7 @@ from ..records import (
     record_updated,
     search_text,
     snapshot,
+    user_field_valid,
     validate_model,
     visible,
 )
@@ -66,7 +67,7 @@ def _clean(customer: Customer) -> None:
             _("Each address is an object with: %(keys)s.")
             % {"keys": ", ".join(sorted(ADDRESS_KEYS))}
         ]
-    if customer.owner_id and not User.objects.filter(pk=customer.owner_id, is_active=True).exists():
+    if not user_field_valid(customer, "owner"):
         errors["owner"] = [_("The owner must be an active user.")]
     validate_model(
         customer,

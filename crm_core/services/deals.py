@@ -24,6 +24,7 @@ from ..records import (
     record_field_changes,
     record_updated,
     snapshot,
+    user_field_valid,
     visible,
 )
 from .approvals import approval_ensure_unlocked
@@ -65,8 +66,7 @@ def _check_links(deal: Deal, actor: User, errors: dict) -> None:
         elif deal.customer_id and deal.contact.customer_id not in (None, deal.customer_id):
             errors["contact"] = [_("This contact belongs to another customer.")]
     for field in ("owner", *TEAM_FIELDS):
-        user_id = getattr(deal, f"{field}_id")
-        if user_id and not User.objects.filter(pk=user_id, is_active=True).exists():
+        if not user_field_valid(deal, field):
             errors[field] = [_("Choose an active user.")]
 
 

@@ -27,6 +27,7 @@ from ..records import (
     record_updated,
     search_text,
     snapshot,
+    user_field_valid,
     validate_model,
     visible,
 )
@@ -62,7 +63,7 @@ def _clean(lead: Lead) -> None:
     errors: dict[str, list[str]] = {}
     lead.name = (lead.name or "").strip()
     lead.company_name = (lead.company_name or "").strip()
-    if lead.owner_id and not User.objects.filter(pk=lead.owner_id, is_active=True).exists():
+    if not user_field_valid(lead, "owner"):
         errors["owner"] = [_("The owner must be an active user.")]
     validate_model(
         lead,

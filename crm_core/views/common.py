@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -49,6 +49,18 @@ def owner_filter_field(*, with_pool: bool = True) -> forms.ChoiceField:
     if with_pool:
         choices.append(("pool", gettext_lazy("Public pool")))
     return forms.ChoiceField(label=gettext_lazy("Owner"), required=False, choices=choices)
+
+
+def user_choices(form: forms.ModelForm, *fields: str) -> None:
+    """Active users for `fields`, plus whoever the record has there now: a record of
+    someone who left shows and keeps its owner until it is reassigned, rather than
+    failing validation or dropping the owner on save (services.user_field_valid)."""
+    from accounts.models import User
+
+    kept = [getattr(form.instance, f"{field}_id", None) for field in fields]
+    queryset = User.objects.filter(Q(is_active=True) | Q(pk__in=[pk for pk in kept if pk]))
+    for field in fields:
+        form.fields[field].queryset = queryset
 
 
 def _call(form: forms.Form, service: Callable[[], Model]) -> Model | None:

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Team, User
+from accounts.models import Team
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from customization.forms import custom_fields_add, custom_service_data
@@ -24,6 +24,7 @@ from .common import (
     record_create_page,
     record_delete_page,
     record_edit_page,
+    user_choices,
 )
 
 
@@ -102,7 +103,7 @@ class ContactForm(forms.ModelForm):
         self.fields["customer"].error_messages["invalid_choice"] = _(
             "Choose a customer you can see."
         )
-        self.fields["owner"].queryset = User.objects.filter(is_active=True)
+        user_choices(self, "owner")
         self.fields["owner"].required = False
         self.fields["team"].queryset = Team.objects.all()
         self.fields["region"].queryset = Region.objects.all()

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Team, User
+from accounts.models import Team
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from customization.forms import custom_fields_add, custom_service_data
@@ -24,6 +24,7 @@ from .common import (
     record_create_page,
     record_delete_page,
     record_edit_page,
+    user_choices,
 )
 
 
@@ -78,7 +79,7 @@ class CustomerForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True)
+        user_choices(self, "owner")
         self.fields["team"].queryset = Team.objects.all()
         self.fields["region"].queryset = Region.objects.all()
         if self.instance.pk:

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
@@ -26,6 +25,7 @@ from ..selectors import deals as selectors
 from ..services import deals as services
 from ..services.pipelines import pipeline_ensure_default
 from .activities import QuickActivityForm
+from .common import user_choices
 
 CHOICES_SHOWN = 200  # long lists (customers, contacts) show the most recent ones
 
@@ -168,9 +168,7 @@ class DealForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        active = User.objects.filter(is_active=True)
-        for name in ("owner", "finder", "delivery_owner", "collections_owner"):
-            self.fields[name].queryset = active
+        user_choices(self, "owner", "finder", "delivery_owner", "collections_owner")
         self.fields["owner"].required = False
         stage_field = self.fields["stage"]
         stage_field.queryset = Stage.objects.select_related("pipeline").order_by(

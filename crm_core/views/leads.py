@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Team, User
+from accounts.models import Team
 from accounts.permissions import page_permission
 from accounts.roles import Perm, has_perm
 from crm_platform.kernel.forms import form_add_errors
@@ -31,6 +31,7 @@ from .common import (
     record_create_page,
     record_delete_page,
     record_edit_page,
+    user_choices,
 )
 
 
@@ -79,7 +80,7 @@ class LeadForm(forms.ModelForm):
         self.fields["status"].choices = [
             c for c in Lead.Status.choices if c[0] != Lead.Status.CONVERTED
         ]
-        self.fields["owner"].queryset = User.objects.filter(is_active=True)
+        user_choices(self, "owner")
         self.fields["team"].queryset = Team.objects.all()
         self.fields["region"].queryset = Region.objects.all()
         if not has_perm(user, Perm.REASSIGN_RECORDS):

@@ -405,3 +405,50 @@ def test_leaders_delete_from_the_page_unless_the_service_refuses(world, people):
     assert "has deals" in refused.content.decode()
     with tenant_context(world.a.tenant):
         assert Customer.objects.filter(pk=keep_id).exists()
+
+
+def test_records_of_someone_who_left_stay_editable_until_reassigned(world, people):
+    """A deactivated owner stays on their customers until a leader reassigns them: the
+    record can still be edited, on the API and on its page (which shows that owner), but
+    nothing can newly be given to someone who left."""
+    from crm_core.services.customers import customer_create
+
+    with tenant_context(world.a.tenant):
+        leaver = User.objects.create_user(
+            "leaver-c@a.example.com", PASSWORD, role=Role.SALES_REP, team=people["east_rep"].team
+        )
+        kept = customer_create(actor=people["admin"], data={"name": "離職者商事", "owner": leaver})
+        other = customer_create(actor=people["admin"], data={"name": "Someone Else Ltd"})
+        User.objects.filter(pk=leaver.pk).update(is_active=False)
+    admin = api(world, people, "admin")
+    edited = admin.patch(
+        f"/api/v1/customers/{kept.pk}/", {"phone": "+86 21 5555 0101"}, "application/json"
+    )
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["owner_id"] == leaver.pk
+    refused = admin.patch(
+        f"/api/v1/customers/{other.pk}/", {"owner_id": leaver.pk}, "application/json"
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["owner"]
+
+    web = signed_in(world.a, people["admin"].email)
+    page = web.get(f"/customers/{kept.pk}/edit/")
+    assert f'<option value="{leaver.pk}" selected>' in page.content.decode()
+    saved = web.post(
+        f"/customers/{kept.pk}/edit/",
+        {
+            "kind": "company",
+            "name": "離職者商事",
+            "relationship_stage": "current",
+            "phone": "+86 21 5555 0101",
+            "owner": leaver.pk,
+        },
+    )
+    assert saved.status_code == 302, saved.context["form"].errors
+    with tenant_context(world.a.tenant):
+        kept.refresh_from_db()
+        other.refresh_from_db()
+        assert (kept.relationship_stage, kept.owner_id) == ("current", leaver.pk)
+        assert kept.phone == "+86 21 5555 0101"
+        assert other.owner_id != leaver.pk

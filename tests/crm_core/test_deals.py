@@ -255,6 +255,19 @@ def test_deal_bad_input_names_the_field_and_saves_nothing(world, crew, data, fie
         assert Deal.objects.count() == before
 
 
+def test_a_deal_team_member_who_left_stays_until_replaced(world, crew):
+    # The finder left after the deal was made: the deal is still editable, and the
+    # finder stays on it; naming someone who left is refused (above).
+    deal = _new_deal(world, crew, who="east_manager", finder_id=crew["east_rep2"].pk).json()
+    with tenant_context(world.a.tenant):
+        Deal.objects.filter(pk=deal["id"]).update(finder=crew["gone"])
+    edited = api(world, crew, "east_manager").patch(
+        f"/api/v1/deals/{deal['id']}/", {"amount": "150000.00"}, "application/json"
+    )
+    assert edited.status_code == 200, edited.content
+    assert (edited.json()["amount"], edited.json()["finder_id"]) == ("150000.00", crew["gone"].pk)
+
+
 def test_a_rep_cannot_give_a_deal_to_someone_else(world, crew):
     response = _new_deal(world, crew, owner_id=crew["east_rep2"].pk)
     assert response.status_code == 403
