@@ -401,6 +401,7 @@ def demo_crm_seed(*, seed: int = DEFAULT_SEED, now: datetime | None = None) -> d
     from customization.approvals.services import process_install_template  # it reads deals
 
     process_install_template(actor=admin, template="large_deal")  # beside "quote discount"
+    workflow_rules = _workflow_rules(admin, pipelines)
     return {
         "regions": len(regions),
         "customers": len(customers),
@@ -412,7 +413,37 @@ def demo_crm_seed(*, seed: int = DEFAULT_SEED, now: datetime | None = None) -> d
         "activities": len(activities),
         "assignment_rules": rules,
         "approval_processes": 1,
+        "workflow_rules": workflow_rules,
     }
+
+
+def _workflow_rules(admin: User, pipelines) -> int:
+    """A rule to watch working: a deal of a top-tier customer that enters Negotiation
+    gets a review task for its owner's manager (move one on the board to see it)."""
+    from customization.workflows.services import rule_create
+
+    _pipeline, stages = pipelines["Standard sales"]
+    negotiation = next(stage for stage in stages if stage.name == "Negotiation")
+    rule_create(
+        actor=admin,
+        data={
+            "entity": "deal",
+            "name": "Manager review of key deals in negotiation",
+            "description": "Top-tier (A) customers' deals get a second look before the offer.",
+            "trigger": {"type": "stage_entered", "stage": negotiation.pk},
+            "conditions": {"all": [{"field": "customer.value_tier", "op": "eq", "value": "A"}]},
+            "actions": [
+                {
+                    "type": "create_task",
+                    "subject": "Review the offer for {name}",
+                    "assignee": "owner_manager",
+                    "due_in_days": 2,
+                    "priority": "high",
+                }
+            ],
+        },
+    )
+    return 1
 
 
 def _owners_by_region(sellers: list[User], admin: User) -> dict[str, list[User]]:

@@ -279,3 +279,35 @@ def test_demo_pages_show_the_sample_records(demo_company, email):
     customers = client.get(reverse("crm:customers", urlconf=settings.ROOT_URLCONF))
     if email == DEMO_OWNER_EMAIL:
         assert "Northwind Traders" in customers.content.decode()
+
+
+def test_demo_workflow_rule_gives_the_manager_a_review_task(demo_company):
+    from crm_core.services.deals import deal_move_stage
+    from crm_platform.outbox.services import outbox_dispatch_pending
+    from customization.workflows.engine import runs_process_records
+    from customization.workflows.models import WorkflowRun
+
+    with tenant_context(demo_company):
+        negotiation = Stage.objects.get(pipeline__is_default=True, name="Negotiation")
+        deal = (
+            Deal.objects.filter(
+                stage__pipeline=negotiation.pipeline,
+                stage__position__lt=negotiation.position,
+                customer__value_tier="A",
+                owner__team__manager__isnull=False,
+            )
+            .select_related("owner__team__manager")
+            .first()
+        )
+        manager = deal.owner.team.manager
+        deal_move_stage(deal=deal, stage=negotiation, actor=manager)
+        outbox_dispatch_pending()  # the run is written; the worker's part follows
+        runs_process_records(records=[("deal", deal.pk)])
+        run = WorkflowRun.objects.get(record_type="deal", record_id=deal.pk)
+        assert run.status == WorkflowRun.Status.SUCCEEDED, run.error
+        task = Activity.objects.get(deal=deal, kind="task", subject__startswith="Review the offer")
+        assert (task.subject, task.assignee, task.priority) == (
+            f"Review the offer for {deal.name}",
+            manager,
+            "high",
+        )
