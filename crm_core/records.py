@@ -15,7 +15,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Team
+from accounts.models import Team, User
 from accounts.roles import Perm, Visibility, has_perm, visibility_of
 from crm_platform.kernel.models import CustomizableModel
 from crm_platform.outbox.services import outbox_record
@@ -206,8 +206,6 @@ def user_field_valid(record: Model, field: str) -> bool:
     user, or the one the saved record already has. Someone who left keeps their records
     until they are reassigned, and those records stay editable meanwhile; only a new
     assignment must name an active user."""
-    from accounts.models import User
-
     user_id = getattr(record, f"{field}_id")
     if not user_id or User.objects.filter(pk=user_id, is_active=True).exists():
         return True

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import User
 from crm_platform.kernel.forms import form_add_errors
 
 from ..records import can_see
@@ -54,9 +55,7 @@ def owner_filter_field(*, with_pool: bool = True) -> forms.ChoiceField:
 def user_choices(form: forms.ModelForm, *fields: str) -> None:
     """Active users for `fields`, plus whoever the record has there now: a record of
     someone who left shows and keeps its owner until it is reassigned, rather than
-    failing validation or dropping the owner on save (services.user_field_valid)."""
-    from accounts.models import User
-
+    failing validation or dropping the owner on save (records.user_field_valid)."""
     kept = [getattr(form.instance, f"{field}_id", None) for field in fields]
     queryset = User.objects.filter(Q(is_active=True) | Q(pk__in=[pk for pk in kept if pk]))
     for field in fields:
