@@ -85,16 +85,22 @@ def application(environ, start_response):
     schema = _schemas[host]
     if schema is None:
         return _json(start_response, "404 Not Found", {"error": {"code": "not_found"}})
-    query = parse_qs(environ.get("QUERY_STRING", ""))
-    page_size = max(1, min(int(query.get("page_size", ["50"])[0]), 100))
+    page_size = page_size_of(parse_qs(environ.get("QUERY_STRING", "")).get("page_size", ["50"])[0])
     conn.execute(sql.SQL("SET search_path = {}, public").format(sql.Identifier(schema)))
     rows = [dict(zip(KEYS, row, strict=True)) for row in conn.execute(LIST_SQL, [page_size + 1])]
+    body = page(rows, host, environ.get("PATH_INFO", ""), page_size)
+    return _json(start_response, "200 OK", body)
+
+
+def page_size_of(text: str) -> int:
+    return max(1, min(int(text), 100))
+
+
+def page(rows: list[dict], host: str, path: str, page_size: int) -> dict:
+    """The product's cursor page of `rows` (page_size + 1 fetched)."""
     next_url = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         cursor = base64.b64encode(f"p={rows[-1]['id']}".encode()).decode()
-        next_url = (
-            f"http://{host}{environ.get('PATH_INFO', '')}"
-            f"?cursor={quote(cursor)}&page_size={page_size}"
-        )
-    return _json(start_response, "200 OK", {"next": next_url, "previous": None, "results": rows})
+        next_url = f"http://{host}{path}?cursor={quote(cursor)}&page_size={page_size}"
+    return {"next": next_url, "previous": None, "results": rows}

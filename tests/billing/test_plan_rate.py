@@ -19,6 +19,7 @@ def test_a_company_past_its_plans_rate_gets_429(world):
     plan = Plan.objects.create(code="tiny", name="Tiny", price_per_user=100, api_rate_per_minute=3)
     BillingAccount.objects.update_or_create(tenant=world.b.tenant, defaults={"plan": plan})
     throttling._rates.clear()
+    throttling._leases.clear()
     if 60 - time.time() % 60 < 3:  # keep the four calls inside one minute's window
         time.sleep(3)
     client = client_for(world.b, world.b.owner_token)
@@ -32,3 +33,43 @@ def test_a_company_past_its_plans_rate_gets_429(world):
     assert 0 < redis_client().ttl(key) <= throttling.WINDOW_KEY_SECONDS
     # Another company's count is its own.
     assert client_for(world.a, world.a.owner_token).get("/api/v1/me/").status_code == 200
+
+
+def _fresh_window():
+    if 60 - time.time() % 60 < 3:  # the whole test inside one minute's window
+        time.sleep(3)
+    return int(time.time() // 60)
+
+
+@override_settings(API_PLAN_RATE_LIMITS=True)
+def test_a_busy_company_takes_its_requests_in_blocks_and_never_exceeds_its_rate(world):
+    plan = Plan.objects.create(
+        code="busy", name="Busy", price_per_user=100, api_rate_per_minute=200
+    )
+    BillingAccount.objects.update_or_create(tenant=world.b.tenant, defaults={"plan": plan})
+    throttling._rates.clear()
+    throttling._leases.clear()
+    key = f"crm:api-rate:{world.b.tenant.schema_name}:{_fresh_window()}"
+    # Other processes have used 195 of the 200: this one takes blocks of 2 (1% of 200).
+    redis_client().set(key, 195, ex=throttling.WINDOW_KEY_SECONDS)
+    client = client_for(world.b, world.b.owner_token)
+    statuses = [client.get("/api/v1/me/").status_code for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2
+    # Counted in blocks (195 + 2 + 2 + 2, then refused blocks), never more than allowed.
+    assert int(redis_client().get(key)) == 195 + 2 * 5
+
+
+@override_settings(API_PLAN_RATE_LIMITS=True)
+def test_a_block_saves_the_round_trips_of_the_requests_it_covers(world):
+    plan = Plan.objects.create(
+        code="block", name="Block", price_per_user=100, api_rate_per_minute=1000
+    )
+    BillingAccount.objects.update_or_create(tenant=world.b.tenant, defaults={"plan": plan})
+    throttling._rates.clear()
+    throttling._leases.clear()
+    key = f"crm:api-rate:{world.b.tenant.schema_name}:{_fresh_window()}"
+    redis_client().delete(key)
+    client = client_for(world.b, world.b.owner_token)
+    assert {client.get("/api/v1/me/").status_code for _ in range(25)} == {200}
+    assert int(redis_client().get(key)) == 30  # three blocks of 10 for 25 requests
+    assert 0 < redis_client().ttl(key) <= throttling.WINDOW_KEY_SECONDS
