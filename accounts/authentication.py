@@ -1,4 +1,3 @@
-import copy
 from datetime import timedelta
 
 from django.db import connection
@@ -8,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from crm_platform.kernel.localcache import GenerationCache
+from crm_platform.kernel.models import instance_copy
 
 from .models import ApiToken, User
 from .tokens import api_token_matches, api_token_split
@@ -59,7 +59,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # no signal
             token.last_used_at = now
         # Each request gets its own copy of the cached user (views may change it).
-        return copy.copy(token.user), token
+        return instance_copy(token.user), token
 
     def authenticate_header(self, request):
         return self.keyword

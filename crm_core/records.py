@@ -50,7 +50,8 @@ def visible_q(user, *, include_pool: bool = False) -> Q:
 def visible(queryset: QuerySet, user, *, include_pool: bool = False) -> QuerySet:
     if not has_perm(user, Perm.VIEW_RECORDS):
         return queryset.none()
-    return queryset.filter(visible_q(user, include_pool=include_pool))
+    condition = visible_q(user, include_pool=include_pool)
+    return queryset.filter(condition) if condition else queryset  # all: nothing to add
 
 
 def can_see(user, record, *, include_pool: bool = True) -> bool:

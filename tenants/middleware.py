@@ -1,5 +1,3 @@
-import copy
-
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -8,6 +6,7 @@ from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from crm_platform.kernel.context_vars import tenant_var
+from crm_platform.kernel.models import instance_copy
 from crm_platform.kernel.sentry import tag_tenant
 
 from .models import Domain, Tenant
@@ -32,7 +31,7 @@ class TenantMiddleware(TenantMainMiddleware):
             raise domain_model.DoesNotExist
         # Each request gets its own copy: a view changing request.tenant must not change
         # what concurrent requests in this process see.
-        return copy.copy(tenant)
+        return instance_copy(tenant)
 
     def no_tenant_found(self, request, hostname):
         raise Http404(f"No company at {hostname}")

@@ -1,4 +1,6 @@
+import django
 from django.db import models
+from django.db.models.base import DJANGO_VERSION_PICKLE_KEY
 
 
 class TimeStampedModel(models.Model):
@@ -20,3 +22,14 @@ class CustomizableModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def instance_copy(instance: models.Model) -> models.Model:
+    """`copy.copy(instance)`, without the pickle protocol's detour (a model lookup and
+    copyreg, ~3x the cost): the same state copy Django's pickling makes (its own
+    `_state` and related-object cache, fields shared)."""
+    state = instance.__getstate__()
+    state[DJANGO_VERSION_PICKLE_KEY] = django.__version__  # as Model.__reduce__ adds
+    clone = instance.__class__.__new__(instance.__class__)
+    clone.__setstate__(state)
+    return clone

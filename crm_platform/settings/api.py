@@ -17,6 +17,7 @@ REST_FRAMEWORK = {
         "crm_platform.kernel.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "crm_platform.kernel.api.RememberedContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Each company's plan sets its API requests per minute (billing.Plan).
     "DEFAULT_THROTTLE_CLASSES": ["billing.throttling.PlanRateThrottle"],
