@@ -56,20 +56,25 @@ class ReaderView:
             {k: v for k, v in payload.items() if k not in self.names} if self.hidden else payload
         )
         custom = payload.get("custom_fields")
-        if isinstance(custom, dict) and not set(custom) <= self.active_custom:
+        if custom and isinstance(custom, dict) and not set(custom) <= self.active_custom:
             shaped = dict(shaped)
             shaped["custom_fields"] = {k: v for k, v in custom.items() if k in self.active_custom}
         return shaped
 
 
 def reader_view(entity: str, role: str | None) -> ReaderView:
+    """Kept with the rules and definitions it is built from (and dropped with them): a
+    list page asks for it on every request."""
     from .values import active_definitions
 
-    rules = field_rules(entity, role)
-    return ReaderView(
-        {f for f, a in rules.items() if a == FieldAccess.HIDDEN},
-        {d.api_name for d in active_definitions(entity)},
-    )
+    def build() -> ReaderView:
+        rules = field_rules(entity, role)
+        return ReaderView(
+            {f for f, a in rules.items() if a == FieldAccess.HIDDEN},
+            {d.api_name for d in active_definitions(entity)},
+        )
+
+    return cached("reader_view", entity, role, load=build)
 
 
 def check_writable(entity: str, record, data: dict, actor) -> None:
