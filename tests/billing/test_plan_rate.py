@@ -35,21 +35,25 @@ def test_a_company_past_its_plans_rate_gets_429(world):
     assert client_for(world.a, world.a.owner_token).get("/api/v1/me/").status_code == 200
 
 
-def _fresh_window():
-    if 60 - time.time() % 60 < 3:  # the whole test inside one minute's window
-        time.sleep(3)
-    return int(time.time() // 60)
-
-
-@override_settings(API_PLAN_RATE_LIMITS=True)
-def test_a_busy_company_takes_its_requests_in_blocks_and_never_exceeds_its_rate(world):
+def _company_b_on_rate(rate: int, world) -> str:
+    """Company B on a plan of `rate` requests a minute, this process's counts forgotten,
+    inside one minute's window; returns that window's Redis key (emptied)."""
     plan = Plan.objects.create(
-        code="busy", name="Busy", price_per_user=100, api_rate_per_minute=200
+        code=f"rate-{rate}", name=f"Rate {rate}", price_per_user=100, api_rate_per_minute=rate
     )
     BillingAccount.objects.update_or_create(tenant=world.b.tenant, defaults={"plan": plan})
     throttling._rates.clear()
     throttling._leases.clear()
-    key = f"crm:api-rate:{world.b.tenant.schema_name}:{_fresh_window()}"
+    if 60 - time.time() % 60 < 3:  # the whole test inside one minute's window
+        time.sleep(3)
+    key = f"crm:api-rate:{world.b.tenant.schema_name}:{int(time.time() // 60)}"
+    redis_client().delete(key)
+    return key
+
+
+@override_settings(API_PLAN_RATE_LIMITS=True)
+def test_a_busy_company_takes_its_requests_in_blocks_and_never_exceeds_its_rate(world):
+    key = _company_b_on_rate(200, world)
     # Other processes have used 195 of the 200: this one takes blocks of 2 (1% of 200).
     redis_client().set(key, 195, ex=throttling.WINDOW_KEY_SECONDS)
     client = client_for(world.b, world.b.owner_token)
@@ -61,14 +65,7 @@ def test_a_busy_company_takes_its_requests_in_blocks_and_never_exceeds_its_rate(
 
 @override_settings(API_PLAN_RATE_LIMITS=True)
 def test_a_block_saves_the_round_trips_of_the_requests_it_covers(world):
-    plan = Plan.objects.create(
-        code="block", name="Block", price_per_user=100, api_rate_per_minute=1000
-    )
-    BillingAccount.objects.update_or_create(tenant=world.b.tenant, defaults={"plan": plan})
-    throttling._rates.clear()
-    throttling._leases.clear()
-    key = f"crm:api-rate:{world.b.tenant.schema_name}:{_fresh_window()}"
-    redis_client().delete(key)
+    key = _company_b_on_rate(1000, world)
     client = client_for(world.b, world.b.owner_token)
     assert {client.get("/api/v1/me/").status_code for _ in range(25)} == {200}
     assert int(redis_client().get(key)) == 30  # three blocks of 10 for 25 requests
