@@ -1,7 +1,7 @@
 """The plan's API rate: requests per minute per company, counted in Redis.
 
 A fixed one-minute window per company, counted by a small server-side script (INCRBY,
-and EXPIRE when the window's key is new): one atomic command and one reply.
+and EXPIRE when the window's key has no expiry yet): one atomic command and one reply.
 
 Each process takes the window's requests from Redis in blocks of up to 1% of the rate
 (at most 16; one request at a time below 200 a minute) and hands them out locally, so a
@@ -38,7 +38,7 @@ BLOCK_SHARE = 100  # a block is at most this fraction (1/100) of the rate
 MAX_BLOCK = 16
 _COUNT_SCRIPT = """
 local count = redis.call('INCRBY', KEYS[1], ARGV[2])
-if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
 _count = None  # redis-py Script (EVALSHA, loading the script when the server lacks it)
