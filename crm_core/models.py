@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -123,8 +124,10 @@ class Customer(OwnedRecord):
     )
     notes = models.TextField(_("notes"), blank=True)
     # Normalised for duplicate detection: lowercased, spaces and punctuation removed.
-    name_key = models.CharField(max_length=200, db_index=True, editable=False)
-    phone_key = models.CharField(max_length=50, db_index=True, editable=False, blank=True)
+    # Matched by equality only: a plain btree in Meta.indexes (db_index=True would add
+    # a varchar_pattern_ops index for LIKE that no query uses, at a cost on every insert).
+    name_key = models.CharField(max_length=200, editable=False)
+    phone_key = models.CharField(max_length=50, editable=False, blank=True)
     # Lowercased name, e-mails and phone digits, for substring search (trigram index).
     search_text = models.TextField(editable=False, default="")
 
@@ -136,7 +139,10 @@ class Customer(OwnedRecord):
             ),
             models.Index(fields=["owner", "-id"], name="customer_owner_idx"),
             models.Index(fields=["team", "-id"], name="customer_team_idx"),
-            models.Index(fields=["email"], name="customer_email_idx"),
+            # Duplicate checks match e-mails case-insensitively (UPPER(email) = ...).
+            models.Index(Upper("email"), name="customer_email_upper_idx"),
+            models.Index(fields=["name_key"], name="customer_name_key_idx"),
+            models.Index(fields=["phone_key"], name="customer_phone_key_idx"),
             GinIndex(fields=["tags"], name="customer_tags_gin"),
         ]
 
@@ -183,7 +189,7 @@ class Contact(OwnedRecord):
         _("preferred channel"), max_length=20, choices=Channel.choices, blank=True
     )
     notes = models.TextField(_("notes"), blank=True)
-    name_key = models.CharField(max_length=200, db_index=True, editable=False)
+    name_key = models.CharField(max_length=200, editable=False)
     search_text = models.TextField(editable=False, default="")
 
     class Meta:
@@ -196,6 +202,7 @@ class Contact(OwnedRecord):
             ),
             GinIndex(fields=["emails"], name="contact_emails_gin"),
             GinIndex(fields=["phones"], name="contact_phones_gin"),
+            models.Index(fields=["name_key"], name="contact_name_key_idx"),
         ]
 
     def __str__(self):
@@ -243,8 +250,8 @@ class Lead(OwnedRecord):
     converted_deal = models.ForeignKey(
         "crm_core.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    name_key = models.CharField(max_length=200, db_index=True, editable=False)
-    phone_key = models.CharField(max_length=50, db_index=True, editable=False, blank=True)
+    name_key = models.CharField(max_length=200, editable=False)
+    phone_key = models.CharField(max_length=50, editable=False, blank=True)
     search_text = models.TextField(editable=False, default="")
 
     class Meta:
@@ -253,6 +260,9 @@ class Lead(OwnedRecord):
             models.Index(fields=["owner", "-id"], name="lead_owner_idx"),
             models.Index(fields=["status", "-id"], name="lead_status_idx"),
             GinIndex(name="lead_search_trgm", fields=["search_text"], opclasses=["gin_trgm_ops"]),
+            models.Index(Upper("email"), name="lead_email_upper_idx"),
+            models.Index(fields=["name_key"], name="lead_name_key_idx"),
+            models.Index(fields=["phone_key"], name="lead_phone_key_idx"),
         ]
 
     def __str__(self):

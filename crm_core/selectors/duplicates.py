@@ -199,22 +199,22 @@ def existing_keys(entity: str, *, names: set, emails: set, phones: set) -> list[
     lookups themselves."""
     model = MODELS[entity]
     table = connection.ops.quote_name(model._meta.db_table)
-    email_values = _email_values(emails)
     if entity == "contact":
         query = (
             f"SELECT id, name_key, emails, phones FROM {table}"  # noqa: S608 (a model's table)
             " WHERE name_key = ANY(string_to_array(%s, chr(31)))"
             " OR emails && string_to_array(%s, chr(31))::varchar[]"
         )
-        params = [_joined(names), _joined(email_values)]
+        params = [_joined(names), _joined(_email_values(emails))]
     else:
         query = (
             f"SELECT id, name_key, email, phone_key FROM {table}"  # noqa: S608 (a model's table)
             " WHERE name_key = ANY(string_to_array(%s, chr(31)))"
-            " OR email = ANY(string_to_array(%s, chr(31)))"
+            # Case-insensitive, as duplicate_q's iexact, and served by the same index.
+            " OR UPPER(email) = ANY(string_to_array(UPPER(%s), chr(31)))"
             " OR phone_key = ANY(string_to_array(%s, chr(31)))"
         )
-        params = [_joined(names), _joined(email_values), _joined(phones)]
+        params = [_joined(names), _joined(emails), _joined(phones)]
     if not (names or emails or phones):
         return []
     with connection.cursor() as cursor:
