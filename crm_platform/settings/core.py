@@ -27,6 +27,7 @@ INSTALLED_APPS = []  # filled from SHARED_APPS and TENANT_APPS in tenancy.py
 
 MIDDLEWARE = [
     "crm_platform.kernel.middleware.RequestContextMiddleware",
+    "crm_platform.kernel.middleware.ReleaseApiResponseMiddleware",
     "crm_platform.kernel.health.HealthCheckMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -1,6 +1,9 @@
 """Kernel API plumbing: the renderer choice remembered per Accept header and format
 (RememberedContentNegotiation) stays right when kinds of request alternate; the per-request
-copies of cached models (instance_copy) are independent."""
+copies of cached models (instance_copy) are independent; an API view, its request and its
+response are freed once the response is sent (ReleaseApiResponseMiddleware)."""
+
+import gc
 
 import pytest
 
@@ -39,3 +42,22 @@ def test_instance_copy_is_an_independent_copy(world):
     assert clone._state.fields_cache is not user._state.fields_cache
     clone.full_name = "Someone else"
     assert user.full_name != "Someone else"
+
+
+def test_a_sent_api_response_leaves_no_cycles_for_the_collector(world):
+    from rest_framework.views import APIView
+
+    client = client_for(world.a, world.a.owner_token)
+    client.get("/api/v1/customers/")  # first requests fill per-process caches
+    gc.collect()
+    gc.disable()  # nothing is freed now but by reference counting
+    try:
+        listed = client.get("/api/v1/customers/")
+        refused = client.get("/api/v1/customers/", {"ordering": "nonsense"})
+        views = [o for o in gc.get_objects() if isinstance(o, APIView)]
+    finally:
+        gc.enable()
+    assert listed.status_code == 200 and refused.status_code == 400
+    ids = [row["id"] for row in listed.json()["results"]]
+    assert ids and [row["id"] for row in listed.data["results"]] == ids  # kept after close
+    assert views == []
