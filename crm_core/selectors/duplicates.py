@@ -235,7 +235,7 @@ def existing_keys(entity: str, *, names: set, emails: set, phones: set) -> list[
 def _joined(values) -> str:
     """Values as one text for string_to_array(..., chr(31)) (a unit separator, which no
     name key, e-mail or phone contains)."""
-    return "\x1f".join(sorted(v for v in values if v and "\x1f" not in v))
+    return "\x1f".join(v for v in values if v and "\x1f" not in v)
 
 
 def duplicates_warning(*, entity: str, data: dict, user) -> dict:
