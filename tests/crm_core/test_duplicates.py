@@ -83,7 +83,7 @@ def test_contact_and_lead_detection(world, people):
     assert [(row["id"], row["reasons"]) for row in rows.json()] == [(lead.pk, ["phone"])]
 
 
-@pytest.mark.parametrize("entity", ["customer", "lead"])
+@pytest.mark.parametrize("entity", ["customer", "contact", "lead"])
 def test_every_duplicate_condition_has_an_index(world, entity):
     """The check on every create ORs name key, e-mail (case-insensitive) and phone key:
     one condition no index serves turns it into a scan of the whole table (2.5 s at
