@@ -39,7 +39,7 @@ def contact_queryset(
     fragment), customer (id), owner ("me" or an id), decision_role."""
     filters = filters or {}
     queryset = visible(Contact.objects.all() if base is None else base, user)
-    queryset = search_filter(queryset, filters.get("q") or "")
+    queryset = search_filter(queryset, filters.get("q") or "", user=user)
     if filters.get("customer"):
         queryset = queryset.filter(customer_id=filters["customer"])
     owner = filters.get("owner")

@@ -58,7 +58,7 @@ def customer_queryset(
     kind, relationship_stage, lifecycle_stage, value_tier, is_key_account, tag."""
     filters = filters or {}
     queryset = visible(Customer.objects.all() if base is None else base, user, include_pool=True)
-    queryset = search_filter(queryset, filters.get("q") or "")
+    queryset = search_filter(queryset, filters.get("q") or "", user=user)
     owner = filters.get("owner")
     if owner == "me":
         queryset = queryset.filter(owner=user)

@@ -55,7 +55,7 @@ def lead_queryset(
     purchase_window, team, region, qualified (all three MAN flags)."""
     filters = filters or {}
     queryset = visible(Lead.objects.all() if base is None else base, user, include_pool=True)
-    queryset = search_filter(queryset, filters.get("q") or "")
+    queryset = search_filter(queryset, filters.get("q") or "", user=user)
     owner = filters.get("owner")
     if owner == "me":
         queryset = queryset.filter(owner=user)

@@ -25,9 +25,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, Func, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 
+from customization.models import FieldType
+from customization.search import searchable_definitions
 from customization.security import hidden_fields
 
 from ..models import Contact, Customer, Lead
@@ -66,14 +69,77 @@ def normalise(q: str) -> str:
     return text
 
 
-def search_filter(queryset: QuerySet, q: str) -> QuerySet:
-    """`queryset` narrowed to records whose name, e-mail or phone contains `q`.
+def search_filter(queryset: QuerySet, q: str, *, user) -> QuerySet:
+    """`queryset` narrowed to records whose name, e-mail or phone contains `q`, as
+    `user` may see them (see `_matching`).
 
-    For list pages and APIs (the customers list may call this for its `q` filter)."""
+    For list pages and APIs (the lists' `q` filter)."""
     term = normalise(q)
     if not term:
         return queryset
-    return queryset.filter(search_text__contains=term)
+    return _matching(queryset, queryset.model._meta.model_name, user, term)
+
+
+class _Folded(Func):
+    """lower(normalize(text, NFKC)): what records.search_text does to each part."""
+
+    template = "lower(normalize(%(expressions)s, NFKC))"
+    output_field = TextField()
+
+
+def _visible_text(kind: str, hidden: set[str]) -> Func:
+    """In SQL, the search text of a record without its `hidden` fields: the other
+    searched fields (phones with their digits too) and the searchable custom values,
+    which no role has hidden (customization.search)."""
+    parts = []
+    for field in TYPES[kind].fields:
+        if field in hidden:
+            continue
+        value = F(field)
+        if field in ("emails", "phones"):
+            value = Func(value, Value(" "), function="array_to_string", output_field=TextField())
+        parts.append(_Folded(value))
+        if field in ("phone", "phones"):
+            parts.append(
+                Func(
+                    value,
+                    Value(r"\D"),
+                    Value(""),
+                    Value("g"),
+                    function="regexp_replace",
+                    output_field=TextField(),
+                )
+            )
+    for definition in searchable_definitions(kind):
+        value = KeyTextTransform(definition.api_name, "custom_fields")
+        if definition.field_type == FieldType.PICKLIST:
+            value = Case(
+                *(
+                    When(
+                        **{f"custom_fields__{definition.api_name}": c["value"]},
+                        then=Value(c["label"]),
+                    )
+                    for c in definition.choices
+                ),
+                default=value,
+                output_field=TextField(),
+            )
+        parts.append(_Folded(value))
+    return Func(Value(" "), *parts, function="concat_ws", output_field=TextField())
+
+
+def _matching(queryset: QuerySet, kind: str, user, term: str) -> QuerySet:
+    """Records whose search text contains `term` (the trigram index). When `user`'s role
+    has searched fields hidden (field security: an e-mail, a phone), the term must also
+    be in what they may see: a match found only in a hidden field would tell them its
+    value."""
+    queryset = queryset.filter(search_text__contains=term)
+    hidden = hidden_fields(kind, user) & set(TYPES[kind].fields)
+    if not hidden:
+        return queryset
+    return queryset.alias(visible_text=_visible_text(kind, hidden)).filter(
+        visible_text__contains=term
+    )
 
 
 def _ranked(queryset: QuerySet, term: str) -> QuerySet:
@@ -97,7 +163,7 @@ def _subtitle(kind: str, row: dict) -> str:
 def _search_type(*, user, kind: str, term: str, limit: int) -> list[dict]:
     spec = TYPES[kind]
     queryset = visible(spec.model.objects.all(), user, include_pool=spec.include_pool)
-    candidates = queryset.filter(search_text__contains=term).order_by().values("id")
+    candidates = _matching(queryset, kind, user, term).order_by().values("id")
     ranked = _ranked(spec.model.objects.filter(id__in=candidates[:CANDIDATES]), term)
     rows = ranked.values("id", *spec.fields, "owner_id", "prefix", "similarity")[:limit]
     hidden = hidden_fields(kind, user)  # field security: no hidden e-mail/phone shown

@@ -5,7 +5,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import Team, User
-from crm_core.models import Customer
+from crm_core.models import Contact, Customer
+from crm_core.records import search_text
 from crm_platform.outbox.models import OutboxEvent
 from customization import services
 from customization.models import FieldDefinition
@@ -156,6 +157,42 @@ def test_search_results_leave_hidden_fields_out(world, secured):
     assert hits and "138" not in hits[0]["subtitle"] and "secret@co.example" in hits[0]["subtitle"]
 
 
+def test_search_never_matches_on_a_hidden_field_alone(world, secured):
+    """The rep's role hides phones: the customer is found by its name or e-mail, never
+    by its phone number alone (the match would tell the hidden value); the admin finds
+    it by phone. Search, type-ahead and the list's q filter alike."""
+    rep = client_for(world.a, world.a.rep_token)
+    admin = client_for(world.a, world.a.owner_token)
+
+    def found(client, q) -> tuple[bool, bool, bool]:
+        hits = client.get("/api/v1/search/", {"q": q}).json()["customer"]
+        ahead = client.get("/api/v1/search/typeahead/", {"q": q}).json()
+        rows = client.get("/api/v1/customers/", {"q": q}).json()["results"]
+        return (
+            secured.pk in [hit["id"] for hit in hits],
+            secured.pk in [hit["id"] for hit in ahead if hit["type"] == "customer"],
+            secured.pk in [row["id"] for row in rows],
+        )
+
+    def named(name):
+        with tenant_context(world.a.tenant):  # search text as the services compute it
+            Customer.objects.filter(pk=secured.pk).update(
+                name=name,
+                custom_fields={**secured.custom_fields, "vat_id": "CN123456"},
+                search_text=search_text(name, secured.email, secured.phone, ["CN123456"]),
+            )
+
+    named("Secret Co")
+    nowhere, everywhere = (False, False, False), (True, True, True)
+    for phone_fragment in ("9999", "138 0000"):  # the second matched by its digits
+        assert found(rep, phone_fragment) == nowhere
+        assert found(admin, phone_fragment) == everywhere
+    assert found(rep, "secret@co") == everywhere and found(rep, "secret co") == everywhere
+    assert found(rep, "cn1234") == everywhere  # a searchable custom field, hidden from none
+    named("Secret 9999 Co")  # the same digits in the name: found by the name
+    assert found(rep, "9999") == everywhere
+
+
 def test_event_payloads_are_shaped_per_role(world, secured):
     with tenant_context(world.a.tenant):
         admin = User.objects.get(email=world.a.owner_email)
@@ -211,3 +248,31 @@ def test_security_page_saves_a_matrix(world, fields):
     assert response.status_code == 302
     html = page.get("/settings/fields/security/?entity=customer").content.decode()
     assert '<option value="hidden" selected>' in html
+
+
+def test_contact_search_leaves_out_hidden_phones(world, secured):
+    with tenant_context(world.a.tenant):
+        admin = User.objects.get(email=world.a.owner_email)
+        rep = User.objects.get(email=world.a.rep_email)
+        services.field_security_set(
+            actor=admin, entity="contact", field="phones", role="sales_rep", access="hidden"
+        )
+        contact = Contact.objects.create(
+            name="Hidden Phone 联系人",
+            owner=rep,
+            customer=secured,
+            emails=["hp@co.example"],
+            phones=["+81 90-1234-5678"],
+            search_text=search_text("Hidden Phone 联系人", ["hp@co.example"], ["+81 90-1234-5678"]),
+        )
+
+    def found(token, q):
+        client = client_for(world.a, token)
+        hits = client.get("/api/v1/search/", {"q": q}).json()["contact"]
+        rows = client.get("/api/v1/contacts/", {"q": q}).json()["results"]
+        return contact.pk in [hit["id"] for hit in hits], contact.pk in [r["id"] for r in rows]
+
+    assert found(world.a.rep_token, "1234-5678") == (False, False)
+    assert found(world.a.owner_token, "1234-5678") == (True, True)
+    assert found(world.a.rep_token, "hp@co") == (True, True)
+    assert found(world.a.rep_token, "联系人") == (True, True)
