@@ -47,6 +47,7 @@ class OwnedRecord(CustomizableModel, TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # each owned record's <type>_team_idx starts with it
     )
     region = models.ForeignKey(
         Region,
@@ -56,14 +57,18 @@ class OwnedRecord(CustomizableModel, TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # No index on created_by and previous_owner: no query selects records by them, and
+    # people are deactivated, never deleted (accounts.services), so the one use of such
+    # an index, setting these to NULL when a user row goes, is not worth its cost on
+    # every insert (a deletion from the shell still works, by a scan).
     created_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # Public pool bookkeeping (owner is None while in the pool).
     pool_entered_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     previous_owner = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     reclaim_blocked_until = models.DateTimeField(null=True, blank=True)
     pool_warned_at = models.DateTimeField(null=True, blank=True)
@@ -196,6 +201,7 @@ class Contact(OwnedRecord):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["owner", "-id"], name="contact_owner_idx"),
+            models.Index(fields=["team", "-id"], name="contact_team_idx"),
             models.Index(fields=["customer", "-id"], name="contact_customer_idx"),
             GinIndex(
                 name="contact_search_trgm", fields=["search_text"], opclasses=["gin_trgm_ops"]
@@ -258,6 +264,7 @@ class Lead(OwnedRecord):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["owner", "-id"], name="lead_owner_idx"),
+            models.Index(fields=["team", "-id"], name="lead_team_idx"),
             models.Index(fields=["status", "-id"], name="lead_status_idx"),
             GinIndex(name="lead_search_trgm", fields=["search_text"], opclasses=["gin_trgm_ops"]),
             models.Index(Upper("email"), name="lead_email_upper_idx"),
@@ -374,6 +381,7 @@ class Deal(OwnedRecord):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["owner", "-id"], name="deal_owner_idx"),
+            models.Index(fields=["team", "-id"], name="deal_team_idx"),
             models.Index(fields=["customer", "-id"], name="deal_customer_idx"),
             models.Index(fields=["stage", "-id"], name="deal_stage_idx"),
         ]

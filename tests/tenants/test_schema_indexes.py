@@ -11,7 +11,6 @@ DJANGO_TABLES = ("accounts_user_groups", "accounts_user_user_permissions")
 # Foreign keys declared once on an abstract base whose other children need the plain
 # index; the longer index exists on this child only.
 INHERITED = {
-    ("crm_core_customer", "customer_team_idx"),  # OwnedRecord.team
     ("crm_core_quote", "quote_owner_idx"),  # SalesDocument.owner
     ("crm_core_invoice", "invoice_customer_idx"),  # SalesDocument.customer
 }
