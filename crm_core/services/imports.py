@@ -848,7 +848,7 @@ class _Importer:
         definitions = active_definitions(self.entity)
         kept = []
         for row in valid:
-            row_number, values = row[0], row[1]
+            row_number, values, _keys = row
             custom = values.get("custom_fields")
             errors = (
                 custom_values_check_database(self.model, definitions, custom, custom)
@@ -866,7 +866,7 @@ class _Importer:
         return kept
 
     def _resolve_customers(self, valid: list) -> list:
-        keys = {row[1]["customer_key"] for row in valid if "customer_key" in row[1]}
+        keys = {values["customer_key"] for _row, values, _ in valid if "customer_key" in values}
         found = dict(
             Customer.objects.filter(name_key__in=keys)
             .order_by("id")  # the newest of namesakes wins
@@ -874,7 +874,7 @@ class _Importer:
         )
         kept = []
         for row in valid:
-            row_number, values = row[0], row[1]
+            row_number, values, _keys = row
             key = values.pop("customer_key", None)
             if key is not None:
                 if key not in found:
